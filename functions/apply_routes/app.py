@@ -1,0 +1,20 @@
+"""Apply routes: create one side's planned routes (idempotent); runs once per side in a Parallel state."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from peering import runtime
+from peering.models import ApplyRequest
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    request = runtime.parse(ApplyRequest, event, "route request")
+    logger.append_keys(peering_id=request.peering_id, side=request.plan.side)
+    flow = runtime.workflow(metrics)
+    return runtime.run("apply-routes", logger, lambda: flow.apply_side(request.peering_id, request.plan))

@@ -1,0 +1,17 @@
+"""Inspect: read the peering, both VPCs and their CIDRs live; refuse, or decide what comes next."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from peering import runtime
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    state = runtime.parse_state(event, logger)
+    return runtime.run("inspect", logger, lambda: runtime.workflow(metrics).inspect(state))

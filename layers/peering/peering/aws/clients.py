@@ -1,0 +1,61 @@
+"""Clients per (account, region): the stack's own credentials, or an assumed accepter role."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ..config import Settings
+from ..errors import AwsCallFailed
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+"""botocore's standard retry mode: throttling and transient errors are retried inside the call."""
+
+
+class Clients:
+    """Hands out boto3 clients for the account and region a side lives in.
+
+    Calls for the stack's own account use the function's credentials. Calls for another account
+    assume ``AccepterRoleName`` there, with the configured ExternalId; without that setting a
+    cross-account call is refused with a sentence rather than attempted with the wrong identity.
+    """
+
+    def __init__(self, settings: Settings, session: boto3.session.Session | None = None):
+        self._settings = settings
+        self._session = session or boto3.session.Session()
+        self._sessions: dict[str, boto3.session.Session] = {settings.stack_account_id: self._session}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, account_id: str, region: str) -> Any:
+        return self._session_for(account_id).client(service, region_name=region, config=RETRY_CONFIG)
+
+    def _session_for(self, account_id: str) -> boto3.session.Session:
+        with self._lock:
+            if account_id not in self._sessions:
+                self._sessions[account_id] = self._assume(account_id)
+            return self._sessions[account_id]
+
+    def _assume(self, account_id: str) -> boto3.session.Session:
+        role = self._settings.accepter_role_name
+        if not role:
+            raise AwsCallFailed(
+                f"The peer VPC belongs to account {account_id} and no AccepterRoleName is configured, "
+                "so its side cannot be accepted or routed."
+            )
+        arn = f"arn:aws:iam::{account_id}:role/{role}"
+        kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": "peering-autopilot"}
+        if self._settings.accepter_role_external_id:
+            kwargs["ExternalId"] = self._settings.accepter_role_external_id
+        try:
+            creds = self._session.client("sts", config=RETRY_CONFIG).assume_role(**kwargs)["Credentials"]
+        except ClientError as e:
+            raise AwsCallFailed(f"Could not assume {arn}: {e.response['Error'].get('Message', e)}.") from e
+        return boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )

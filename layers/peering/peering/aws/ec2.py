@@ -1,0 +1,191 @@
+"""EC2 adapter: peering, VPC and route-table reads and the few mutations the workflow makes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import AwsCallFailed, PeeringNotFound, Throttled
+from ..models import Peering, Route, RouteTable, Side, VpcSide
+
+THROTTLING_CODES = frozenset(
+    {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
+)
+NOT_FOUND_CODES = frozenset({"InvalidVpcPeeringConnectionID.NotFound", "InvalidVpcPeeringConnectionId.NotFound"})
+ROUTE_TARGET_KEYS = (
+    "VpcPeeringConnectionId",
+    "GatewayId",
+    "NatGatewayId",
+    "TransitGatewayId",
+    "NetworkInterfaceId",
+    "InstanceId",
+    "EgressOnlyInternetGatewayId",
+    "LocalGatewayId",
+    "CarrierGatewayId",
+    "CoreNetworkArn",
+)
+
+
+def error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+@contextlib.contextmanager
+def translated(action: str, peering_id: str | None = None) -> Iterator[None]:
+    """Turn botocore's ClientError into the project's errors, each with one sentence."""
+    try:
+        yield
+    except ClientError as e:
+        code = error_code(e)
+        message = e.response.get("Error", {}).get("Message", "")
+        if code in THROTTLING_CODES:
+            raise Throttled(f"EC2 throttled {action} ({code}) after retries.") from e
+        if code in NOT_FOUND_CODES:
+            raise PeeringNotFound(f"Peering {peering_id or ''} is not visible to EC2 yet ({action}).") from e
+        raise AwsCallFailed(f"{action} failed with {code}: {message}".rstrip(": ") + ".") from e
+
+
+def route_from_api(route: dict[str, Any]) -> Route | None:
+    destination = route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
+    if not destination:
+        return None  # prefix-list routes never collide with a CIDR route
+    target = next((route[k] for k in ROUTE_TARGET_KEYS if route.get(k)), None)
+    return Route(destination=destination, target=target, state=route.get("State", "active"))
+
+
+class Ec2:
+    """One EC2 client (one account, one region) behind the calls the workflow needs."""
+
+    def __init__(self, client: Any):
+        self.client = client
+
+    # reads -------------------------------------------------------------------------------------
+    def peering(self, peering_id: str) -> Peering | None:
+        """The peering by id, or None when EC2 does not know it (check the state for deleted ones)."""
+        with translated("DescribeVpcPeeringConnections", peering_id):
+            found = self.client.describe_vpc_peering_connections(VpcPeeringConnectionIds=[peering_id])
+        match = [p for p in found.get("VpcPeeringConnections", []) if p.get("VpcPeeringConnectionId") == peering_id]
+        if not match:
+            return None
+        raw = match[0]
+        return Peering(
+            peering_id=peering_id,
+            state=raw.get("Status", {}).get("Code", "unknown"),
+            requester=self._side_from_info("requester", raw.get("RequesterVpcInfo", {})),
+            accepter=self._side_from_info("accepter", raw.get("AccepterVpcInfo", {})),
+            tags={t["Key"]: t.get("Value", "") for t in raw.get("Tags", [])},
+        )
+
+    @staticmethod
+    def _side_from_info(role: Side, info: dict[str, Any]) -> VpcSide:
+        # CidrBlockSet and Ipv6CidrBlockSet are only a hint (moto omits them, AWS may omit the
+        # accepter's until active): the authoritative ranges come from DescribeVpcs on each side.
+        return VpcSide(
+            role=role,
+            vpc_id=info.get("VpcId", ""),
+            account_id=info.get("OwnerId", ""),
+            region=info.get("Region", ""),
+        )
+
+    def vpc_cidrs(self, vpc_id: str) -> tuple[list[str], list[str]]:
+        """Every associated IPv4 block (primary and secondary) and IPv6 block of the VPC."""
+        with translated(f"DescribeVpcs for {vpc_id}"):
+            vpcs = self.client.describe_vpcs(VpcIds=[vpc_id]).get("Vpcs", [])
+        vpc = next((v for v in vpcs if v.get("VpcId") == vpc_id), None)
+        if vpc is None:
+            raise AwsCallFailed(f"VPC {vpc_id} was not found.")
+        ipv4 = [
+            a["CidrBlock"]
+            for a in vpc.get("CidrBlockAssociationSet", [])
+            if a.get("CidrBlockState", {}).get("State", "associated") == "associated"
+        ] or ([vpc["CidrBlock"]] if vpc.get("CidrBlock") else [])
+        ipv6 = [
+            a["Ipv6CidrBlock"]
+            for a in vpc.get("Ipv6CidrBlockAssociationSet", [])
+            if a.get("Ipv6CidrBlock")
+            and a.get("Ipv6CidrBlockState", {}).get("State", "associated") == "associated"
+        ]
+        return ipv4, ipv6
+
+    def route_tables(self, vpc_id: str) -> list[RouteTable]:
+        tables: list[RouteTable] = []
+        paginator = self.client.get_paginator("describe_route_tables")
+        with translated(f"DescribeRouteTables for {vpc_id}"):
+            for page in paginator.paginate(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
+                for raw in page.get("RouteTables", []):
+                    if raw.get("VpcId") != vpc_id:
+                        continue
+                    routes = [r for r in map(route_from_api, raw.get("Routes", [])) if r is not None]
+                    tables.append(
+                        RouteTable(
+                            route_table_id=raw["RouteTableId"],
+                            vpc_id=vpc_id,
+                            routes=routes,
+                            tags={t["Key"]: t.get("Value", "") for t in raw.get("Tags", [])},
+                        )
+                    )
+        return tables
+
+    def route_target(self, route_table_id: str, destination: str) -> Route | None:
+        """The route for exactly ``destination`` in the table, if any."""
+        with translated(f"DescribeRouteTables for {route_table_id}"):
+            found = self.client.describe_route_tables(RouteTableIds=[route_table_id]).get("RouteTables", [])
+        for raw in found:
+            if raw.get("RouteTableId") != route_table_id:
+                continue
+            for api_route in raw.get("Routes", []):
+                route = route_from_api(api_route)
+                if route and route.destination == destination:
+                    return route
+        return None
+
+    # mutations ---------------------------------------------------------------------------------
+    def accept(self, peering_id: str) -> str:
+        with translated("AcceptVpcPeeringConnection", peering_id):
+            result = self.client.accept_vpc_peering_connection(VpcPeeringConnectionId=peering_id)
+        return result.get("VpcPeeringConnection", {}).get("Status", {}).get("Code", "unknown")
+
+    def create_route(self, route_table_id: str, destination: str, peering_id: str) -> bool:
+        """Create the route; False when it was already there with this peering as target.
+
+        ``RouteAlreadyExists`` from a concurrent run is success only if the route points at us;
+        otherwise it surfaces as the AWS error (the planner had seen no such route).
+        """
+        key = "DestinationIpv6CidrBlock" if ":" in destination else "DestinationCidrBlock"
+        try:
+            self.client.create_route(
+                RouteTableId=route_table_id, VpcPeeringConnectionId=peering_id, **{key: destination}
+            )
+            return True
+        except ClientError as e:
+            if error_code(e) == "RouteAlreadyExists":
+                existing = self.route_target(route_table_id, destination)
+                if existing is not None and existing.target == peering_id:
+                    return False
+            with translated(f"CreateRoute {destination} in {route_table_id}", peering_id):
+                raise
+
+    def delete_route(self, route_table_id: str, destination: str) -> None:
+        key = "DestinationIpv6CidrBlock" if ":" in destination else "DestinationCidrBlock"
+        try:
+            self.client.delete_route(RouteTableId=route_table_id, **{key: destination})
+        except ClientError as e:
+            if error_code(e) in {"InvalidRoute.NotFound", "InvalidRouteTableID.NotFound"}:
+                return  # already gone: deleting is idempotent
+            with translated(f"DeleteRoute {destination} in {route_table_id}"):
+                raise
+
+    def allow_remote_dns(self, peering_id: str, role: Side) -> None:
+        options = {"AllowDnsResolutionFromRemoteVpc": True}
+        key = "RequesterPeeringConnectionOptions" if role == "requester" else "AccepterPeeringConnectionOptions"
+        with translated(f"ModifyVpcPeeringConnectionOptions ({role})", peering_id):
+            self.client.modify_vpc_peering_connection_options(VpcPeeringConnectionId=peering_id, **{key: options})
+
+    def tag(self, resource_id: str, tags: dict[str, str]) -> None:
+        with translated(f"CreateTags on {resource_id}", resource_id):
+            self.client.create_tags(
+                Resources=[resource_id], Tags=[{"Key": k, "Value": v[:256]} for k, v in tags.items()]
+            )

@@ -1,0 +1,230 @@
+"""Typed values that cross the state machine: each stage's input and output.
+
+Keys are camelCase on the wire (what the ASL's JSONPath expressions and the execution history
+show) and snake_case in Python.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+Side = Literal["requester", "accepter"]
+SIDES: tuple[Side, Side] = ("requester", "accepter")
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    def wire(self) -> dict:
+        """The JSON-ready dict a handler returns."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Status(StrEnum):
+    """Values of the ``peering-automation/status`` tag."""
+
+    IN_PROGRESS = "in-progress"
+    ACCEPTED = "accepted"
+    ROUTED = "routed"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class Route(Wire):
+    """A route as read from a route table (only what planning needs)."""
+
+    destination: str
+    target: str | None = None
+    state: str = "active"
+
+
+class RouteTable(Wire):
+    route_table_id: str
+    vpc_id: str
+    routes: list[Route] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class VpcSide(Wire):
+    """One side of a peering: which VPC, whose account, which region, which address ranges."""
+
+    role: Side
+    vpc_id: str
+    account_id: str
+    region: str
+    cidrs: list[str] = Field(default_factory=list)
+    ipv6_cidrs: list[str] = Field(default_factory=list)
+
+    @property
+    def all_cidrs(self) -> list[str]:
+        return [*self.cidrs, *self.ipv6_cidrs]
+
+
+class Peering(Wire):
+    """A peering connection as read live from EC2."""
+
+    peering_id: str
+    state: str
+    requester: VpcSide
+    accepter: VpcSide
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    def side(self, role: Side) -> VpcSide:
+        return self.requester if role == "requester" else self.accepter
+
+    def peer_of(self, role: Side) -> VpcSide:
+        return self.accepter if role == "requester" else self.requester
+
+
+class Inspection(Wire):
+    """Output of the inspect stage: what was found and what to do about it."""
+
+    decision: Literal["accept", "await", "route", "refuse"]
+    reason: str
+    peering: Peering | None = None
+    opted_in: bool = False
+    """Whether the peering carries the trigger tag key at all (only then do we tag it)."""
+
+
+class Activation(Wire):
+    state: Literal["active", "waiting"]
+    attempt: int
+    peering_state: str
+
+
+class PlannedRoute(Wire):
+    route_table_id: str
+    destination: str
+
+
+class SidePlan(Wire):
+    """What one side's route tables need: routes to create and routes already in place."""
+
+    side: Side
+    vpc_id: str
+    account_id: str
+    region: str
+    create: list[PlannedRoute] = Field(default_factory=list)
+    present: list[PlannedRoute] = Field(default_factory=list)
+    skipped_tables: list[str] = Field(default_factory=list)
+
+
+class RoutePlan(Wire):
+    peering_id: str
+    requester: SidePlan
+    accepter: SidePlan
+
+    def side(self, role: Side) -> SidePlan:
+        return self.requester if role == "requester" else self.accepter
+
+
+class AppliedSide(Wire):
+    side: Side
+    created: list[PlannedRoute] = Field(default_factory=list)
+    already_present: list[PlannedRoute] = Field(default_factory=list)
+
+
+class DnsResult(Wire):
+    enabled: bool
+    sides: dict[str, bool] = Field(default_factory=dict)
+    reason: str = ""
+
+
+class Verification(Wire):
+    """Output of the verify stage. ``performed`` is False until the reachability check exists."""
+
+    performed: bool
+    reachable: bool | None = None
+    reason: str
+
+
+class RollbackResult(Wire):
+    removed: list[PlannedRoute] = Field(default_factory=list)
+    left_alone: list[PlannedRoute] = Field(default_factory=list)
+
+
+class Summary(Wire):
+    """The execution's output and the notification's body."""
+
+    peering_id: str
+    status: Status
+    stage: str
+    reason: str
+    execution_arn: str | None = None
+    requester: VpcSide | None = None
+    accepter: VpcSide | None = None
+    routes_created: list[PlannedRoute] = Field(default_factory=list)
+    routes_removed: list[PlannedRoute] = Field(default_factory=list)
+    dns: DnsResult | None = None
+    verification: Verification | None = None
+
+
+class Acceptance(Wire):
+    accepted_now: bool
+    peering_state: str
+
+
+class ErrorInfo(BaseModel):
+    """What a Catch puts at ``$.error``: Step Functions' own field names."""
+
+    model_config = ConfigDict(extra="allow")
+    Error: str = "States.ALL"
+    Cause: str | None = None
+
+
+class WorkflowState(Wire):
+    """The state document that flows through the state machine; each stage adds its result."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+    peering_id: str = Field(pattern=r"^pcx-[0-9a-zA-Z]{1,32}$")
+    execution_arn: str | None = None
+    input: dict | None = None
+    inspection: Inspection | None = None
+    acceptance: Acceptance | None = None
+    activation: Activation | None = None
+    plan: RoutePlan | None = None
+    routes: list[AppliedSide] | None = None
+    dns: DnsResult | None = None
+    verification: Verification | None = None
+    rollback: RollbackResult | None = None
+    error: ErrorInfo | None = None
+
+    def _path(self) -> list[tuple[str, bool]]:
+        """The stages this run goes through, in order, each with whether it has finished."""
+        decision = self.inspection.decision if self.inspection else "accept"
+        path = [("inspect", self.inspection is not None)]
+        if decision == "refuse":
+            return path
+        if decision == "accept":
+            path.append(("accept", self.acceptance is not None))
+        if decision in ("accept", "await"):
+            path.append(("wait-active", self.activation is not None and self.activation.state == "active"))
+        path += [
+            ("plan-routes", self.plan is not None),
+            ("apply-routes", self.routes is not None),
+            ("dns", self.dns is not None),
+            ("verify", self.verification is not None),
+        ]
+        return path
+
+    def stage_reached(self) -> str:
+        """The last stage that finished, in workflow order ('start' when none did)."""
+        done = [name for name, finished in self._path() if finished]
+        return done[-1] if done else "start"
+
+    def failed_stage(self) -> str:
+        """The stage that was running when an error happened: the first one that did not finish."""
+        return next((name for name, finished in self._path() if not finished), "report")
+
+
+class ApplyRequest(Wire):
+    """Input of one Parallel branch of the apply stage: one side's plan."""
+
+    peering_id: str = Field(pattern=r"^pcx-[0-9a-zA-Z]{1,32}$")
+    plan: SidePlan

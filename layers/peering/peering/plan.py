@@ -1,0 +1,161 @@
+"""Pure planning: decide whether a peering may proceed and which routes it needs. No boto3 here.
+
+Everything takes plain models read by the adapters and returns values or one-sentence reasons, so
+every rule is tested without mocks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+from .config import SKIP_TAG, Settings
+from .errors import RouteConflict, RouteQuotaExceeded
+from .models import SIDES, Peering, PlannedRoute, RoutePlan, RouteTable, SidePlan, VpcSide
+
+ACTIONABLE_STATES = frozenset({"pending-acceptance", "provisioning", "active"})
+"""States the workflow can work with; anything else (failed, rejected, expired, deleted...) is refused."""
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def tag_is_true(value: str | None) -> bool:
+    """The trigger tag's value counts as set when it is ``true`` in any case, ignoring surrounding spaces."""
+    return value is not None and value.strip().lower() == "true"
+
+
+def network(cidr: str) -> Network:
+    return ipaddress.ip_network(cidr.strip(), strict=False)
+
+
+def overlaps(left: Iterable[str], right: Iterable[str]) -> list[tuple[str, str]]:
+    """Every pair (l, r) of CIDR blocks of the same IP version that share at least one address."""
+    right_nets = [(r, network(r)) for r in right]
+    found = []
+    for cidr in left:
+        net = network(cidr)
+        for other, other_net in right_nets:
+            if net.version == other_net.version and net.overlaps(other_net):
+                found.append((cidr, other))
+    return found
+
+
+def outside(cidrs: Iterable[str], allowed: Sequence[str]) -> list[str]:
+    """The CIDR blocks that do not fall wholly inside any allowed range (of the same IP version)."""
+    allowed_nets = [network(a) for a in allowed]
+    result = []
+    for cidr in cidrs:
+        net = network(cidr)
+        if not any(net.version == a.version and net.subnet_of(a) for a in allowed_nets):
+            result.append(cidr)
+    return result
+
+
+def refusal(peering: Peering, settings: Settings) -> str | None:
+    """The one-sentence reason the peering must not be touched, or None when it may proceed.
+
+    Rules, in order: opt-in tag, state, requester account, peer CIDR ranges, overlap.
+    """
+    key = settings.trigger_tag_key
+    if key not in peering.tags:
+        return f"{peering.peering_id} does not carry the tag {key}=true, so it was left alone."
+    if not tag_is_true(peering.tags[key]):
+        return (
+            f"{peering.peering_id} has {key}={peering.tags[key]!r} rather than 'true', "
+            "so it was left alone."
+        )
+    if peering.state not in ACTIONABLE_STATES:
+        return f"{peering.peering_id} is {peering.state}, so there is nothing to accept or route."
+    requester = peering.requester
+    if requester.account_id not in settings.requester_allow_list:
+        return (
+            f"Requester account {requester.account_id} is not in AllowedRequesterAccounts "
+            f"({', '.join(settings.requester_allow_list)})."
+        )
+    if settings.allowed_peer_cidrs:
+        for side in (peering.requester, peering.accepter):
+            bad = outside(side.all_cidrs, settings.allowed_peer_cidrs)
+            if bad:
+                return (
+                    f"{side.role.capitalize()} VPC {side.vpc_id} has {', '.join(bad)}, outside "
+                    f"AllowedPeerCidrs ({', '.join(settings.allowed_peer_cidrs)})."
+                )
+    clash = overlaps(peering.requester.all_cidrs, peering.accepter.all_cidrs)
+    if clash:
+        left, right = clash[0]
+        return (
+            f"Requester VPC {peering.requester.vpc_id} ({left}) overlaps accepter VPC "
+            f"{peering.accepter.vpc_id} ({right}); overlapping VPCs cannot be routed."
+        )
+    return None
+
+
+def _is_skipped(table: RouteTable) -> bool:
+    return tag_is_true(table.tags.get(SKIP_TAG))
+
+
+def _same_destination(a: str, b: str) -> bool:
+    try:
+        return network(a) == network(b)
+    except ValueError:
+        return False
+
+
+def plan_side(
+    peering_id: str, side: VpcSide, peer: VpcSide, tables: Sequence[RouteTable], quota: int
+) -> SidePlan:
+    """Routes for one side: every non-skipped table of ``side`` x every CIDR of ``peer``.
+
+    Raises RouteConflict or RouteQuotaExceeded, naming the table, before anything is changed.
+    """
+    create: list[PlannedRoute] = []
+    present: list[PlannedRoute] = []
+    skipped: list[str] = []
+    for table in sorted(tables, key=lambda t: t.route_table_id):
+        if table.vpc_id != side.vpc_id:
+            continue
+        if _is_skipped(table):
+            skipped.append(table.route_table_id)
+            continue
+        new_here = 0
+        for destination in peer.all_cidrs:
+            wanted = PlannedRoute(route_table_id=table.route_table_id, destination=destination)
+            existing = next((r for r in table.routes if _same_destination(r.destination, destination)), None)
+            if existing is None:
+                create.append(wanted)
+                new_here += 1
+            elif existing.target == peering_id:
+                present.append(wanted)
+            else:
+                raise RouteConflict(
+                    f"Route table {table.route_table_id} ({side.role} VPC {side.vpc_id}) already sends "
+                    f"{destination} to {existing.target or 'an unknown target'}"
+                    f"{' (blackhole)' if existing.state == 'blackhole' else ''}, not to {peering_id}; "
+                    "nothing was changed."
+                )
+        if new_here and len(table.routes) + new_here > quota:
+            raise RouteQuotaExceeded(
+                f"Route table {table.route_table_id} ({side.role} VPC {side.vpc_id}) has "
+                f"{len(table.routes)} routes and needs {new_here} more, past its quota of {quota}; "
+                "nothing was changed."
+            )
+    return SidePlan(
+        side=side.role,
+        vpc_id=side.vpc_id,
+        account_id=side.account_id,
+        region=side.region,
+        create=create,
+        present=present,
+        skipped_tables=skipped,
+    )
+
+
+def plan_routes(
+    peering: Peering, tables: dict[str, Sequence[RouteTable]], quota: int
+) -> RoutePlan:
+    """Both sides' plans. ``tables`` maps 'requester'/'accepter' to that side's route tables."""
+    sides = {
+        role: plan_side(peering.peering_id, peering.side(role), peering.peer_of(role), tables[role], quota)
+        for role in SIDES
+    }
+    return RoutePlan(peering_id=peering.peering_id, **sides)

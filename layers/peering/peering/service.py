@@ -1,0 +1,266 @@
+"""The workflow's stages: one function per state of the state machine, called by the thin handlers.
+
+Each stage reads what it needs live, decides with the pure functions of ``plan``, and changes
+things only through the adapters of ``peering.aws``. Every stage is idempotent: Step Functions may
+run it again after a retry, and a second run finds its work done and does nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from . import plan as planning
+from .aws.clients import Clients
+from .aws.ec2 import Ec2
+from .aws.notify import publish, start_execution
+from .config import EXECUTION_TAG, REASON_TAG, STATUS_TAG, Settings
+from .errors import PeeringError, PeeringNotActive, PeeringNotFound
+from .events import PeeringApiCallEvent, execution_name, trigger_from
+from .models import (
+    SIDES,
+    Acceptance,
+    Activation,
+    AppliedSide,
+    DnsResult,
+    Inspection,
+    Peering,
+    PlannedRoute,
+    RollbackResult,
+    RoutePlan,
+    SidePlan,
+    Status,
+    Summary,
+    Verification,
+    VpcSide,
+    WorkflowState,
+)
+
+MetricSink = Callable[[str, float], None]
+
+
+def _no_metric(name: str, value: float) -> None:
+    return None
+
+
+class Workflow:
+    """The stages, bound to the stack's settings and a way to get clients per account and region."""
+
+    def __init__(self, settings: Settings, clients: Clients | None = None, region: str | None = None,
+                 metric: MetricSink = _no_metric):
+        self.settings = settings
+        self.clients = clients or Clients(settings)
+        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        self.metric = metric
+
+    # plumbing ----------------------------------------------------------------------------------
+    def ec2(self, account_id: str | None = None, region: str | None = None) -> Ec2:
+        return Ec2(self.clients.client("ec2", account_id or self.settings.stack_account_id, region or self.region))
+
+    def ec2_for(self, side: VpcSide | SidePlan) -> Ec2:
+        return self.ec2(side.account_id or None, side.region or None)
+
+    def read_peering(self, peering_id: str) -> Peering:
+        peering = self.ec2().peering(peering_id)
+        if peering is None:
+            raise PeeringNotFound(f"Peering {peering_id} was not found in {self.region}.")
+        return peering
+
+    def tag_status(self, peering_id: str, status: Status, execution_arn: str | None, reason: str = "") -> None:
+        tags = {STATUS_TAG: status.value}
+        if execution_arn:
+            tags[EXECUTION_TAG] = execution_arn
+        if reason:
+            tags[REASON_TAG] = reason
+        self.ec2().tag(peering_id, tags)
+
+    # intake: EventBridge -> executions ---------------------------------------------------------
+    def start_from_event(self, event: PeeringApiCallEvent, sfn_client: Any) -> dict[str, Any]:
+        trigger = trigger_from(event, self.settings.trigger_tag_key)
+        started = []
+        for peering_id in trigger.peering_ids:
+            payload = {
+                "peeringId": peering_id,
+                "trigger": {"eventName": trigger.event_name, "eventId": trigger.event_id,
+                            "eventTime": trigger.event_time},
+            }
+            name = execution_name(peering_id, trigger.event_id)
+            started.append(start_execution(sfn_client, self.settings.state_machine_arn or "", name, payload))
+        return {"started": started, "reason": trigger.reason}
+
+    # inspect -----------------------------------------------------------------------------------
+    def inspect(self, state: WorkflowState) -> Inspection:
+        peering = self.read_peering(state.peering_id)
+        opted_in = self.settings.trigger_tag_key in peering.tags
+        reason = planning.refusal(peering, self.settings)  # tag, state, requester account first
+        if reason is None:
+            peering = self._with_cidrs(peering)
+            reason = planning.refusal(peering, self.settings)  # then address ranges
+        if reason is not None:
+            return Inspection(decision="refuse", reason=reason, peering=peering, opted_in=opted_in)
+        self.tag_status(peering.peering_id, Status.IN_PROGRESS, state.execution_arn)
+        decision = {"pending-acceptance": "accept", "provisioning": "await"}.get(peering.state, "route")
+        return Inspection(decision=decision, reason=f"{peering.peering_id} is {peering.state}.",
+                          peering=peering, opted_in=opted_in)
+
+    def _with_cidrs(self, peering: Peering) -> Peering:
+        sides = {}
+        for role in SIDES:
+            side = peering.side(role)
+            ipv4, ipv6 = self.ec2_for(side).vpc_cidrs(side.vpc_id)
+            sides[role] = side.model_copy(update={"cidrs": ipv4, "ipv6_cidrs": ipv6})
+        return peering.model_copy(update=sides)
+
+    # accept and wait ---------------------------------------------------------------------------
+    def accept(self, state: WorkflowState) -> Acceptance:
+        peering = self.read_peering(state.peering_id)
+        if peering.state in ("active", "provisioning"):
+            return Acceptance(accepted_now=False, peering_state=peering.state)
+        if peering.state != "pending-acceptance":
+            raise PeeringNotActive(f"{peering.peering_id} is {peering.state}, so it cannot be accepted.")
+        new_state = self.ec2_for(peering.accepter).accept(peering.peering_id)
+        self.tag_status(peering.peering_id, Status.ACCEPTED, state.execution_arn)
+        self.metric("PeeringsAccepted", 1)
+        return Acceptance(accepted_now=True, peering_state=new_state)
+
+    def check_active(self, state: WorkflowState) -> Activation:
+        attempt = (state.activation.attempt if state.activation else 0) + 1
+        peering = self.read_peering(state.peering_id)
+        if peering.state == "active":
+            return Activation(state="active", attempt=attempt, peering_state=peering.state)
+        if peering.state not in ("pending-acceptance", "provisioning"):
+            raise PeeringNotActive(f"{peering.peering_id} became {peering.state} before it was active.")
+        if attempt >= self.settings.max_activation_checks:
+            raise PeeringNotActive(
+                f"{peering.peering_id} was still {peering.state} after {attempt} checks, so no route was added."
+            )
+        return Activation(state="waiting", attempt=attempt, peering_state=peering.state)
+
+    # routes ------------------------------------------------------------------------------------
+    def plan_routes(self, state: WorkflowState) -> RoutePlan:
+        peering = _inspected(state)
+        tables = {role: self.ec2_for(peering.side(role)).route_tables(peering.side(role).vpc_id) for role in SIDES}
+        return planning.plan_routes(peering, tables, self.settings.route_table_quota)
+
+    def apply_side(self, peering_id: str, side_plan: SidePlan) -> AppliedSide:
+        ec2 = self.ec2_for(side_plan)
+        created: list[PlannedRoute] = []
+        present = list(side_plan.present)
+        for route in side_plan.create:
+            if ec2.create_route(route.route_table_id, route.destination, peering_id):
+                created.append(route)
+            else:
+                present.append(route)
+        self.metric("RoutesCreated", len(created))
+        return AppliedSide(side=side_plan.side, created=created, already_present=present)
+
+    def rollback(self, state: WorkflowState) -> RollbackResult:
+        """Remove the routes this execution planned to create and that now point at its peering.
+
+        The plan was checked against the tables before any change: a planned destination had no
+        route then, so a route there with this peering as target is this execution's own. Routes
+        already present before the run, and routes with any other target, are never touched.
+        """
+        if state.plan is None:
+            return RollbackResult()
+        removed: list[PlannedRoute] = []
+        left: list[PlannedRoute] = []
+        for role in SIDES:
+            side_plan = state.plan.side(role)
+            ec2 = self.ec2_for(side_plan)
+            for route in side_plan.create:
+                existing = ec2.route_target(route.route_table_id, route.destination)
+                if existing is not None and existing.target == state.peering_id:
+                    ec2.delete_route(route.route_table_id, route.destination)
+                    removed.append(route)
+                else:
+                    left.append(route)
+        return RollbackResult(removed=removed, left_alone=left)
+
+    # dns and verify ----------------------------------------------------------------------------
+    def configure_dns(self, state: WorkflowState) -> DnsResult:
+        if not self.settings.enable_dns_resolution:
+            return DnsResult(enabled=False, reason="EnableDnsResolution is false.")
+        peering = _inspected(state)
+        done: dict[str, bool] = {}
+        for role in SIDES:
+            self.ec2_for(peering.side(role)).allow_remote_dns(peering.peering_id, role)
+            done[role] = True
+        return DnsResult(enabled=True, sides=done, reason="Each side resolves the other's private DNS names.")
+
+    def verify(self, state: WorkflowState) -> Verification:
+        """The reachability seam: until the probe exists it reports that nothing was checked."""
+        return Verification(
+            performed=False,
+            reason="Reachability was not checked: the probe is not part of this version.",
+        )
+
+    # report ------------------------------------------------------------------------------------
+    def report(self, state: WorkflowState) -> Summary:
+        summary = summarize(state)
+        peering_exists = state.inspection is not None and state.inspection.peering is not None
+        opted_in = state.inspection.opted_in if state.inspection else True
+        if opted_in and (peering_exists or state.error is not None):
+            try:
+                self.tag_status(state.peering_id, summary.status, state.execution_arn,
+                                summary.reason if summary.status in (Status.FAILED, Status.REJECTED) else "")
+            except PeeringError as e:  # the peering may be gone: still notify
+                summary = summary.model_copy(update={"reason": f"{summary.reason} (status tag not set: {e})"})
+        if self.settings.topic_arn:
+            sns = self.clients.client("sns", self.settings.stack_account_id, self.region)
+            publish(sns, self.settings.topic_arn, f"Peering {state.peering_id}: {summary.status.value}",
+                    summary.wire())
+        self.metric(f"Peerings{summary.status.value.title().replace('-', '')}", 1)
+        return summary
+
+
+def _inspected(state: WorkflowState) -> Peering:
+    if state.inspection is None or state.inspection.peering is None:
+        raise PeeringNotActive(f"{state.peering_id} was not inspected before this stage; the run is incomplete.")
+    return state.inspection.peering
+
+
+def failure_sentence(error: Any) -> str:
+    """One sentence from a Catch's ``{Error, Cause}``: the Lambda's errorMessage when there is one."""
+    cause = error.Cause or ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("errorMessage"):
+        return str(parsed["errorMessage"]).strip()
+    if error.Error == "States.Timeout":
+        return "A stage timed out."
+    return cause.strip() or f"The workflow failed with {error.Error}."
+
+
+def summarize(state: WorkflowState) -> Summary:
+    """The outcome of a run from its state document (pure)."""
+    created = [r for side in (state.routes or []) for r in side.created]
+    peering = state.inspection.peering if state.inspection else None
+    common: dict[str, Any] = {
+        "peering_id": state.peering_id,
+        "execution_arn": state.execution_arn,
+        "requester": peering.requester if peering else None,
+        "accepter": peering.accepter if peering else None,
+        "routes_created": created,
+        "routes_removed": state.rollback.removed if state.rollback else [],
+        "dns": state.dns,
+        "verification": state.verification,
+    }
+    if state.error is not None:
+        reason = failure_sentence(state.error)
+        return Summary(status=Status.FAILED, stage=state.failed_stage(), reason=reason, **common)
+    inspection = state.inspection
+    if inspection is not None and inspection.decision == "refuse":
+        return Summary(status=Status.REJECTED, stage="inspect", reason=inspection.reason, **common)
+    verification = state.verification
+    if verification is not None and verification.performed:
+        status = Status.VERIFIED if verification.reachable else Status.FAILED
+        return Summary(status=status, stage="verify", reason=verification.reason, **common)
+    total = len(created) + sum(len(s.already_present) for s in state.routes or [])
+    reason = f"Accepted and routed: {total} route(s) point at {state.peering_id}, {len(created)} added by this run."
+    return Summary(status=Status.ROUTED, stage=state.stage_reached(), reason=reason, **common)
+

@@ -1,0 +1,88 @@
+"""Create a StackSpec's resources through ordinary AWS API calls (against moto, in-process or served).
+
+The functions get a placeholder zip: their code runs in-process through ``inprocess`` instead.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from . import inprocess
+from .template import StackSpec
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                   "Action": "sts:AssumeRole"}],
+}
+
+
+@dataclass
+class DeployedStack:
+    spec: StackSpec
+    state_machine_arn: str
+    topic_arn: str
+    function_arns: dict[str, str]
+    rule_arns: dict[str, str]
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "# runs in-process from the repository; see peering_tools.inprocess\n")
+    return buffer.getvalue()
+
+
+def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **client_kwargs: Any) -> DeployedStack:
+    """Create roles, topic, functions, state machine and rules; register the functions' code."""
+    session = session or boto3.session.Session(region_name=spec.region)
+    client = lambda name: session.client(name, region_name=spec.region, **client_kwargs)  # noqa: E731
+    inprocess.install()
+    iam = client("iam")
+    role_name = f"{spec.stack_name}-role"[:64]
+    try:
+        role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+
+    topic_arn = client("sns").create_topic(Name=spec.topic_name)["TopicArn"]
+
+    lam = client("lambda")
+    function_arns = {}
+    code = _placeholder_zip()
+    for fn in spec.functions.values():
+        inprocess.register(fn.name, fn.code_dir)
+        kwargs = {"FunctionName": fn.name, "Runtime": fn.runtime, "Role": role_arn, "Handler": fn.handler,
+                  "Environment": {"Variables": fn.environment}, "Timeout": fn.timeout,
+                  "Architectures": fn.architectures}
+        try:
+            arn = lam.create_function(Code={"ZipFile": code}, **kwargs)["FunctionArn"]
+        except lam.exceptions.ResourceConflictException:
+            arn = lam.update_function_configuration(**{k: v for k, v in kwargs.items() if k != "Architectures"})[
+                "FunctionArn"]
+        function_arns[fn.logical_id] = arn
+
+    sfn = client("stepfunctions")
+    existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    if spec.state_machine_name in existing:
+        machine_arn = existing[spec.state_machine_name]
+        sfn.update_state_machine(stateMachineArn=machine_arn, definition=spec.definition, roleArn=role_arn)
+    else:
+        machine_arn = sfn.create_state_machine(name=spec.state_machine_name, definition=spec.definition,
+                                               roleArn=role_arn, type="STANDARD")["stateMachineArn"]
+
+    events = client("events")
+    rule_arns = {}
+    for rule in spec.rules:
+        rule_arns[rule.logical_id] = events.put_rule(
+            Name=rule.name, EventPattern=json.dumps(rule.pattern), State="ENABLED" if rule.enabled else "DISABLED"
+        )["RuleArn"]
+        target = next(arn for f, arn in function_arns.items() if spec.functions[f].name == rule.target_function)
+        events.put_targets(Rule=rule.name, Targets=[{"Id": "intake", "Arn": target}])
+    return DeployedStack(spec, machine_arn, topic_arn, function_arns, rule_arns)

@@ -1,0 +1,130 @@
+"""Run the project's Lambda handlers in this process when moto is asked to invoke a function.
+
+moto runs Lambda code only in Docker; with ``{"lambda": {"use_docker": False}}`` every invocation
+goes to ``moto.awslambda_simple.models.LambdaSimpleBackend.invoke``, which by default echoes its
+input. That method is the one seam patched here (moto is pinned exactly, and
+``tests/unit/test_moto_seams.py`` fails loudly when the seam moves). The workflow tests and the
+local emulator share it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+import traceback
+import types
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from . import LAYER_DIR
+
+SEAM = (LambdaSimpleBackend, "invoke")
+_original_invoke = LambdaSimpleBackend.invoke
+_lock = threading.RLock()
+_modules: dict[Path, types.ModuleType] = {}
+_code_dirs: dict[str, Path] = {}
+_process_env: dict[str, str] = {}
+_installed = False
+
+PROCESS_ENV = {
+    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+    "POWERTOOLS_METRICS_DISABLED": "false",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+@dataclass
+class Context:
+    """The parts of the Lambda context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    aws_request_id: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = "in-process"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def register(function_name: str, code_dir: Path) -> None:
+    """Tell the seam where a deployed function's code lives (``functions/<stage>/``)."""
+    with _lock:
+        _code_dirs[function_name] = Path(code_dir)
+
+
+def set_process_env(**env: str) -> None:
+    """Environment every in-process invocation sees on top of its function's (e.g. AWS_ENDPOINT_URL)."""
+    with _lock:
+        _process_env.update(env)
+
+
+def _module(code_dir: Path, handler: str) -> Any:
+    module_name, func_name = handler.rsplit(".", 1)
+    path = code_dir / f"{module_name.replace('.', '/')}.py"
+    with _lock:
+        if path not in _modules:
+            spec = importlib.util.spec_from_file_location(f"peering_fn_{code_dir.name}_{module_name}", path)
+            if spec is None or spec.loader is None:
+                raise FileNotFoundError(f"No handler module at {path}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _modules[path] = module
+    return getattr(_modules[path], func_name)
+
+
+def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any,
+            response_headers: Any) -> bytes:
+    fn = self.get_function(function_name, qualifier)
+    code_dir = _code_dirs.get(fn.function_name)
+    if code_dir is None:
+        return _original_invoke(self, function_name, qualifier, body, headers, response_headers)
+    with _lock:
+        os.environ.update({k: str(v) for k, v in (fn.environment_vars or {}).items()})
+        os.environ.update(PROCESS_ENV)
+        os.environ.update(_process_env)
+        os.environ["AWS_REGION"] = self.region_name
+        os.environ["AWS_LAMBDA_FUNCTION_NAME"] = fn.function_name
+    raw = body.decode() if isinstance(body, bytes) else (body or "{}")
+    try:
+        event = json.loads(raw) if raw else {}
+        handler = _module(code_dir, fn.handler)
+        result = handler(event, Context(function_name=fn.function_name, aws_request_id=str(uuid.uuid4())))
+        return json.dumps(result).encode()
+    except Exception as e:  # reported to the caller as Lambda does: FunctionError + error payload
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({
+            "errorMessage": str(e),
+            "errorType": type(e).__name__,
+            "stackTrace": traceback.format_exception(e)[-5:],
+        }).encode()
+
+
+def install() -> None:
+    """Patch the seam (idempotent) and put the layer on sys.path as Lambda's /opt/python would be."""
+    global _installed
+    with _lock:
+        if str(LAYER_DIR) not in sys.path:
+            sys.path.insert(0, str(LAYER_DIR))
+        if not _installed:
+            LambdaSimpleBackend.invoke = _invoke
+            _installed = True
+
+
+def uninstall() -> None:
+    global _installed
+    with _lock:
+        LambdaSimpleBackend.invoke = _original_invoke
+        _installed = False
