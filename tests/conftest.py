@@ -1,0 +1,113 @@
+"""Shared fixtures: moto with in-process Lambdas and the real ASL interpreter, the seed network."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from peering_tools import deploy, seed, template, timewarp
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
+
+
+def load_event(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and a region: nothing in the tests may reach a real account."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws(config=MOTO_CONFIG):
+        yield
+
+
+@pytest.fixture
+def ec2(aws: None):
+    return boto3.client("ec2", region_name=REGION)
+
+
+@pytest.fixture
+def network(ec2) -> seed.SeedNetwork:
+    return seed.build(ec2)
+
+
+def all_route_tables(ec2) -> list[dict]:
+    """Every route table with its routes, normalized for before/after comparison."""
+    tables = ec2.describe_route_tables()["RouteTables"]
+    return sorted(
+        ({"id": t["RouteTableId"], "routes": sorted(json.dumps(r, sort_keys=True, default=str) for r in t["Routes"])}
+         for t in tables),
+        key=lambda t: t["id"],
+    )
+
+
+def peering_tags(ec2, pcx: str) -> dict[str, str]:
+    found = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"]
+    return {t["Key"]: t["Value"] for t in found[0].get("Tags", [])}
+
+
+class Stack:
+    """The deployed template in moto, and a way to run the workflow to its end."""
+
+    def __init__(self, deployed: deploy.DeployedStack):
+        self.deployed = deployed
+        self.sfn = boto3.client("stepfunctions", region_name=REGION)
+
+    def start(self, pcx: str, event_id: str = "test-event") -> str:
+        from peering.events import execution_name
+
+        return self.sfn.start_execution(
+            stateMachineArn=self.deployed.state_machine_arn,
+            name=execution_name(pcx, event_id),
+            input=json.dumps({"peeringId": pcx, "trigger": {"eventId": event_id}}),
+        )["executionArn"]
+
+    def wait(self, execution_arn: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            described = self.sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                return described
+            time.sleep(0.05)
+        raise AssertionError(f"{execution_arn} still running after {timeout}s")
+
+    def run(self, pcx: str, event_id: str = "test-event") -> dict:
+        return self.wait(self.start(pcx, event_id))
+
+    def history(self, execution_arn: str) -> list[dict]:
+        return self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+
+
+@pytest.fixture
+def make_stack(aws: None):
+    """Deploy template.yaml (with parameter overrides) into moto; waits and back-offs are not slept."""
+    timewarp.compress(0.0)
+
+    def _make(**parameters: str) -> Stack:
+        return Stack(deploy.deploy(template.stack_spec(parameters, account_id=ACCOUNT, region=REGION)))
+
+    yield _make
+    timewarp.restore()
+
+
+@pytest.fixture
+def stack(make_stack) -> Stack:
+    return make_stack()

@@ -1,0 +1,137 @@
+"""Pure planning: refusals, overlaps, route plans, conflicts and quotas - no AWS involved."""
+
+import pytest
+
+from peering import plan
+from peering.config import Settings
+from peering.errors import RouteConflict, RouteQuotaExceeded
+from peering.models import Peering, Route, RouteTable, VpcSide
+
+PCX = "pcx-0123456789abcdef0"
+KEY = "peering-automation/auto-accept"
+
+
+def side(role, vpc, cidrs, ipv6=(), account="111111111111"):
+    return VpcSide(role=role, vpc_id=vpc, account_id=account, region="us-east-1", cidrs=list(cidrs),
+                   ipv6_cidrs=list(ipv6))
+
+
+def peering(state="pending-acceptance", tags=None, requester=None, accepter=None):
+    return Peering(
+        peering_id=PCX, state=state,
+        requester=requester or side("requester", "vpc-a", ["10.6.0.0/16"]),
+        accepter=accepter or side("accepter", "vpc-b", ["10.7.0.0/16"]),
+        tags={KEY: "true"} if tags is None else tags,
+    )
+
+
+SETTINGS = Settings(stack_account_id="111111111111")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("true", True), ("TRUE", True), (" True\t", True), ("false", False), ("", False), ("yes", False),
+    (None, False), ("true!", False), ("t r u e", False),
+])
+def test_tag_is_true_accepts_only_true_in_any_case_trimmed(value, expected):
+    assert plan.tag_is_true(value) is expected
+
+
+def test_overlaps_finds_pairs_of_the_same_ip_version_only():
+    assert plan.overlaps(["10.6.0.0/16", "2001:db8::/56"], ["10.6.128.0/17", "2001:db8::/64"]) == [
+        ("10.6.0.0/16", "10.6.128.0/17"), ("2001:db8::/56", "2001:db8::/64")]
+    assert plan.overlaps(["10.6.0.0/16"], ["10.7.0.0/16", "2001:db8::/56"]) == []
+
+
+def test_outside_reports_blocks_not_wholly_inside_an_allowed_range():
+    assert plan.outside(["10.6.0.0/16", "10.200.0.0/16", "192.168.0.0/24"], ["10.0.0.0/9"]) == [
+        "10.200.0.0/16", "192.168.0.0/24"]
+
+
+def test_seed_peering_is_not_refused():
+    assert plan.refusal(peering(), SETTINGS) is None
+
+
+@pytest.mark.parametrize("case, kwargs, settings, fragment", [
+    ("untagged", {"tags": {}}, SETTINGS, "does not carry the tag"),
+    ("tag false", {"tags": {KEY: "false"}}, SETTINGS, "rather than 'true'"),
+    ("rejected state", {"state": "rejected"}, SETTINGS, "is rejected"),
+    ("expired state", {"state": "expired"}, SETTINGS, "is expired"),
+    ("foreign requester", {"requester": side("requester", "vpc-a", ["10.6.0.0/16"], account="999999999999")},
+     SETTINGS, "Requester account 999999999999 is not in AllowedRequesterAccounts"),
+    ("cidr outside allowed", {}, Settings(stack_account_id="111111111111", allowed_peer_cidrs=("10.6.0.0/16",)),
+     "Accepter VPC vpc-b has 10.7.0.0/16, outside AllowedPeerCidrs"),
+    ("overlap", {"accepter": side("accepter", "vpc-b", ["10.6.128.0/17"])}, SETTINGS, "overlaps accepter VPC"),
+    ("secondary overlap", {"accepter": side("accepter", "vpc-b", ["10.7.0.0/16", "10.6.5.0/24"])}, SETTINGS,
+     "10.6.5.0/24"),
+    ("ipv6 overlap", {"requester": side("requester", "vpc-a", ["10.6.0.0/16"], ["2600:1f18::/56"]),
+                      "accepter": side("accepter", "vpc-b", ["10.7.0.0/16"], ["2600:1f18::/64"])}, SETTINGS,
+     "2600:1f18::/56"),
+])
+def test_refusal_names_the_rule_in_one_sentence(case, kwargs, settings, fragment):
+    reason = plan.refusal(peering(**kwargs), settings)
+    assert reason is not None and fragment in reason
+    assert reason.endswith(".") and "\n" not in reason
+
+
+def test_allowed_requester_accounts_replace_the_stack_account():
+    settings = Settings(stack_account_id="111111111111", allowed_requester_accounts=("222222222222",))
+    assert "not in AllowedRequesterAccounts" in plan.refusal(peering(), settings)
+
+
+def table(rtb, vpc, routes=(), tags=None):
+    return RouteTable(route_table_id=rtb, vpc_id=vpc, routes=[Route(destination=d, target=t) for d, t in routes],
+                      tags=tags or {})
+
+
+def test_plan_routes_every_table_of_each_side_to_every_peer_cidr_including_secondary_and_ipv6():
+    p = peering(requester=side("requester", "vpc-a", ["10.6.0.0/16"], ["2600:1f18:a::/56"]),
+                accepter=side("accepter", "vpc-b", ["10.7.0.0/16", "100.64.0.0/24"], ["2600:1f18:b::/56"]))
+    tables = {
+        "requester": [table("rtb-a1", "vpc-a", [("10.6.0.0/16", "local")]), table("rtb-a2", "vpc-a")],
+        "accepter": [table("rtb-b1", "vpc-b")],
+    }
+    result = plan.plan_routes(p, tables, quota=50)
+    assert {(r.route_table_id, r.destination) for r in result.requester.create} == {
+        (rtb, dest) for rtb in ("rtb-a1", "rtb-a2") for dest in ("10.7.0.0/16", "100.64.0.0/24", "2600:1f18:b::/56")}
+    assert {(r.route_table_id, r.destination) for r in result.accepter.create} == {
+        ("rtb-b1", "10.6.0.0/16"), ("rtb-b1", "2600:1f18:a::/56")}
+
+
+def test_plan_leaves_routes_to_this_peering_alone_and_skips_opted_out_tables():
+    tables = {
+        "requester": [table("rtb-a1", "vpc-a", [("10.7.0.0/16", PCX)]),
+                      table("rtb-a2", "vpc-a", tags={"peering-automation/skip": " TRUE "})],
+        "accepter": [table("rtb-b1", "vpc-b")],
+    }
+    result = plan.plan_routes(peering(), tables, quota=50)
+    assert result.requester.create == []
+    assert [(r.route_table_id, r.destination) for r in result.requester.present] == [("rtb-a1", "10.7.0.0/16")]
+    assert result.requester.skipped_tables == ["rtb-a2"]
+
+
+def test_conflicting_route_names_table_destination_and_existing_target():
+    tables = {"requester": [table("rtb-a1", "vpc-a", [("10.7.0.0/16", "igw-123")])], "accepter": []}
+    with pytest.raises(RouteConflict) as caught:
+        plan.plan_routes(peering(), tables, quota=50)
+    message = str(caught.value)
+    assert "rtb-a1" in message and "10.7.0.0/16" in message and "igw-123" in message
+    assert "nothing was changed" in message
+
+
+def test_a_more_specific_route_to_another_target_is_not_a_conflict():
+    tables = {"requester": [table("rtb-a1", "vpc-a", [("10.7.1.0/24", "tgw-1")])], "accepter": []}
+    result = plan.plan_routes(peering(), tables, quota=50)
+    assert [r.destination for r in result.requester.create] == ["10.7.0.0/16"]
+
+
+def test_quota_counts_existing_plus_new_routes_per_table():
+    full = table("rtb-a1", "vpc-a", [(f"172.16.{i}.0/24", "tgw-1") for i in range(50)])
+    with pytest.raises(RouteQuotaExceeded, match="rtb-a1.*50 routes and needs 1 more, past its quota of 50"):
+        plan.plan_routes(peering(), {"requester": [full], "accepter": []}, quota=50)
+    almost = table("rtb-a1", "vpc-a", [(f"172.16.{i}.0/24", "tgw-1") for i in range(49)])
+    assert len(plan.plan_routes(peering(), {"requester": [almost], "accepter": []}, quota=50).requester.create) == 1
+
+
+def test_tables_of_other_vpcs_are_never_planned():
+    tables = {"requester": [table("rtb-x", "vpc-other")], "accepter": []}
+    assert plan.plan_routes(peering(), tables, quota=50).requester.create == []

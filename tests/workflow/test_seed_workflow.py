@@ -1,0 +1,266 @@
+"""The real ASL definition, run by moto's Step Functions interpreter, handlers executed in-process.
+
+Given the seed network (shared/seed/SEED-SUMMARY.md), when the peering request carries the trigger
+tag, then the workflow accepts it, routes both sides and records the outcome; every refusal and
+failure leaves all route tables exactly as they were.
+"""
+
+import json
+
+import pytest
+
+from peering_tools import seed
+from tests.conftest import all_route_tables, peering_tags
+
+STATUS = "peering-automation/status"
+
+
+def output(described: dict) -> dict:
+    return json.loads(described["output"])
+
+
+def test_seed_scenario_is_accepted_routed_on_both_sides_and_recorded(stack, ec2, network):
+    pcx = seed.request_peering(ec2, network)
+
+    described = stack.run(pcx)
+
+    assert described["status"] == "SUCCEEDED"
+    summary = output(described)
+    assert summary["status"] == "routed"
+    assert summary["executionArn"] == described["executionArn"]
+    peering = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0]
+    assert peering["Status"]["Code"] == "active"
+    assert seed.routes(ec2, network.rtb_a) == sorted(
+        [("0.0.0.0/0", network.igw_a), ("10.6.0.0/16", "local"), ("10.7.0.0/16", pcx)])
+    assert seed.routes(ec2, network.rtb_b) == sorted([("10.6.0.0/16", pcx), ("10.7.0.0/16", "local")])
+    tags = peering_tags(ec2, pcx)
+    assert tags[STATUS] == "routed"
+    assert tags["peering-automation/execution"] == described["executionArn"]
+    assert peering["RequesterVpcInfo"]["PeeringOptions"]["AllowDnsResolutionFromRemoteVpc"] is True
+    assert peering["AccepterVpcInfo"]["PeeringOptions"]["AllowDnsResolutionFromRemoteVpc"] is True
+    assert {(r["routeTableId"], r["destination"]) for r in summary["routesCreated"]} == {
+        (network.rtb_a, "10.7.0.0/16"), (network.rtb_b, "10.6.0.0/16")}
+
+
+def test_history_shows_every_stage_in_order(stack, ec2, network):
+    pcx = seed.request_peering(ec2, network)
+    arn = stack.run(pcx)["executionArn"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in stack.history(arn) if "stateEnteredEventDetails" in e]
+    expected = ["Init", "Inspect", "Decide", "Accept", "WaitForActive", "CheckActive", "IsActive", "PlanRoutes",
+                "ApplyRoutes", "ConfigureDns", "Verify", "Report", "Done"]
+    assert [s for s in entered if s not in ("RouteRequesterSide", "RouteAccepterSide")] == expected
+    assert {"RouteRequesterSide", "RouteAccepterSide"} <= set(entered)
+
+
+def test_a_second_run_on_the_active_peering_is_a_no_op(stack, ec2, network):
+    pcx = seed.request_peering(ec2, network)
+    stack.run(pcx, "first")
+    before = all_route_tables(ec2)
+
+    described = stack.run(pcx, "second")
+
+    assert output(described)["status"] == "routed"
+    assert output(described)["routesCreated"] == []
+    assert all_route_tables(ec2) == before
+
+
+def test_untagged_peering_is_rejected_and_nothing_changes(stack, ec2, network):
+    pcx = seed.request_peering(ec2, network, tagged=False)
+    before = all_route_tables(ec2)
+
+    described = stack.run(pcx)
+
+    summary = output(described)
+    assert (described["status"], summary["status"]) == ("SUCCEEDED", "rejected")
+    assert "does not carry the tag peering-automation/auto-accept=true" in summary["reason"]
+    assert all_route_tables(ec2) == before
+    assert STATUS not in peering_tags(ec2, pcx), "a peering that did not opt in is not tagged"
+    pcx_state = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0]
+    assert pcx_state["Status"]["Code"] == "pending-acceptance"
+
+
+def test_tag_set_to_false_is_rejected_with_a_status_tag(stack, ec2, network):
+    pcx = seed.request_peering(ec2, network, tagged=False)
+    ec2.create_tags(Resources=[pcx], Tags=[{"Key": seed.TRIGGER_TAG, "Value": "false"}])
+    before = all_route_tables(ec2)
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "rejected"
+    assert peering_tags(ec2, pcx)[STATUS] == "rejected"
+    assert all_route_tables(ec2) == before
+
+
+def test_requester_outside_allowed_accounts_is_rejected(make_stack, ec2, network):
+    stack = make_stack(AllowedRequesterAccounts="222222222222")
+    pcx = seed.request_peering(ec2, network)
+    before = all_route_tables(ec2)
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "rejected"
+    assert "Requester account 123456789012 is not in AllowedRequesterAccounts (222222222222)" in summary["reason"]
+    assert all_route_tables(ec2) == before
+    state = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0]
+    assert state["Status"]["Code"] == "pending-acceptance"
+
+
+def test_peer_cidr_outside_allowed_ranges_is_rejected(make_stack, ec2, network):
+    stack = make_stack(AllowedPeerCidrs="10.6.0.0/16")
+    pcx = seed.request_peering(ec2, network)
+    before = all_route_tables(ec2)
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "rejected" and "outside AllowedPeerCidrs" in summary["reason"]
+    assert all_route_tables(ec2) == before
+
+
+def test_overlapping_vpcs_are_rejected_although_moto_would_accept_the_peering(stack, ec2, network):
+    other = ec2.create_vpc(CidrBlock="10.6.128.0/17")["Vpc"]["VpcId"]
+    pcx = ec2.create_vpc_peering_connection(
+        VpcId=network.vpc_a, PeerVpcId=other,
+        TagSpecifications=[{"ResourceType": "vpc-peering-connection",
+                            "Tags": [{"Key": seed.TRIGGER_TAG, "Value": "true"}]}],
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    before = all_route_tables(ec2)
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "rejected" and "overlaps" in summary["reason"]
+    assert all_route_tables(ec2) == before
+
+
+def test_secondary_cidr_and_ipv6_blocks_are_routed_in_every_table(stack, ec2, network):
+    ec2.associate_vpc_cidr_block(VpcId=network.vpc_b, CidrBlock="10.8.0.0/16")
+    ec2.associate_vpc_cidr_block(VpcId=network.vpc_b, AmazonProvidedIpv6CidrBlock=True)
+    ec2.associate_vpc_cidr_block(VpcId=network.vpc_a, AmazonProvidedIpv6CidrBlock=True)
+    extra_a = ec2.create_route_table(VpcId=network.vpc_a)["RouteTable"]["RouteTableId"]
+    ipv6 = {vpc: ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+            for vpc in (network.vpc_a, network.vpc_b)}
+    pcx = seed.request_peering(ec2, network)
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "routed"
+    for rtb in (network.rtb_a, extra_a):
+        routes = seed.routes(ec2, rtb)
+        for destination in ("10.7.0.0/16", "10.8.0.0/16", ipv6[network.vpc_b]):
+            assert (destination, pcx) in routes, (rtb, destination)
+    assert ("10.6.0.0/16", pcx) in seed.routes(ec2, network.rtb_b)
+    assert (ipv6[network.vpc_a], pcx) in seed.routes(ec2, network.rtb_b)
+
+
+def test_table_tagged_skip_is_left_out(stack, ec2, network):
+    skipped = ec2.create_route_table(VpcId=network.vpc_a)["RouteTable"]["RouteTableId"]
+    ec2.create_tags(Resources=[skipped], Tags=[{"Key": "peering-automation/skip", "Value": "true"}])
+    pcx = seed.request_peering(ec2, network)
+
+    assert output(stack.run(pcx))["status"] == "routed"
+    assert seed.routes(ec2, skipped) == [("10.6.0.0/16", "local")]
+
+
+def test_conflicting_route_fails_before_any_change_and_names_it(stack, ec2, network):
+    ec2.create_route(RouteTableId=network.rtb_b, DestinationCidrBlock="10.6.0.0/16", GatewayId=network.igw_b)
+    pcx = seed.request_peering(ec2, network)
+    before_routes = all_route_tables(ec2)
+
+    described = stack.run(pcx)
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "PeeringFailed"
+    assert network.rtb_b in described["cause"] and "10.6.0.0/16" in described["cause"]
+    assert network.igw_b in described["cause"]
+    assert all_route_tables(ec2) == before_routes
+    assert peering_tags(ec2, pcx)[STATUS] == "failed"
+    assert "already sends 10.6.0.0/16" in peering_tags(ec2, pcx)["peering-automation/reason"]
+
+
+def test_route_quota_fails_before_any_change(make_stack, ec2, network):
+    stack = make_stack(RouteTableQuota="2")  # A's table holds local + 0.0.0.0/0: full; B's has room
+    pcx = seed.request_peering(ec2, network)
+    before = all_route_tables(ec2)
+
+    described = stack.run(pcx)
+
+    assert described["status"] == "FAILED"
+    assert f"Route table {network.rtb_a}" in described["cause"] and "quota of 2" in described["cause"]
+    assert all_route_tables(ec2) == before
+
+
+def test_dns_can_be_left_off(make_stack, ec2, network):
+    stack = make_stack(EnableDnsResolution="false")
+    pcx = seed.request_peering(ec2, network)
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "routed" and summary["dns"]["enabled"] is False
+    peering = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0]
+    assert not peering["RequesterVpcInfo"].get("PeeringOptions", {}).get("AllowDnsResolutionFromRemoteVpc")
+
+
+def test_failure_after_routing_rolls_back_exactly_this_runs_routes(stack, ec2, network, monkeypatch):
+    """DNS fails after both sides were routed: the rollback removes the two new routes and nothing else."""
+    from peering.aws.ec2 import Ec2
+    from peering.errors import AwsCallFailed
+
+    # a route that already points at the peering before the run must survive the rollback
+    pcx = seed.request_peering(ec2, network)
+    ec2.create_route(RouteTableId=network.rtb_a, DestinationCidrBlock="10.7.0.0/16", VpcPeeringConnectionId=pcx)
+    before = all_route_tables(ec2)
+
+    def broken(self, peering_id, role):
+        raise AwsCallFailed("ModifyVpcPeeringConnectionOptions failed with UnauthorizedOperation: denied.")
+
+    monkeypatch.setattr(Ec2, "allow_remote_dns", broken)
+
+    described = stack.run(pcx)
+
+    assert described["status"] == "FAILED"
+    assert described["cause"] == "ModifyVpcPeeringConnectionOptions failed with UnauthorizedOperation: denied."
+    assert all_route_tables(ec2) == before
+    assert ("10.7.0.0/16", pcx) in seed.routes(ec2, network.rtb_a)
+    report = [e for e in stack.history(described["executionArn"])
+              if e.get("stateExitedEventDetails", {}).get("name") == "Rollback"]
+    removed = json.loads(report[0]["stateExitedEventDetails"]["output"])["rollback"]["removed"]
+    assert removed == [{"routeTableId": network.rtb_b, "destination": "10.6.0.0/16"}]
+
+
+@pytest.mark.parametrize("event_file", ["create-tags-peering.json", "create-peering-tagged.json"])
+def test_intake_starts_one_execution_per_tagged_peering(stack, ec2, network, event_file):
+    import boto3
+
+    from tests.conftest import load_event
+
+    pcx = seed.request_peering(ec2, network)
+    event = load_event(event_file)
+    detail = event["detail"]
+    if detail["eventName"] == "CreateTags":
+        detail["requestParameters"]["resourcesSet"]["items"] = [{"resourceId": pcx}]
+    else:
+        detail["responseElements"]["vpcPeeringConnection"]["vpcPeeringConnectionId"] = pcx
+    lam = boto3.client("lambda", region_name="us-east-1")
+
+    response = lam.invoke(FunctionName="peering-autopilot-IntakeFunction", Payload=json.dumps(event))
+
+    result = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response
+    assert len(result["started"]) == 1 and pcx in result["started"][0]
+    assert stack.wait(result["started"][0])["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("event", [
+    {"detail": "not an object"},
+    {"source": "aws.ec2"},
+    {"version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2",
+     "account": "1", "time": "2026-11-28T01:00:00Z", "region": "us-east-1", "resources": [], "detail": {}},
+])
+def test_intake_refuses_malformed_events_without_error_or_execution(stack, event):
+    import boto3
+
+    lam = boto3.client("lambda", region_name="us-east-1")
+    response = lam.invoke(FunctionName="peering-autopilot-IntakeFunction", Payload=json.dumps(event))
+    result = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response
+    assert result["started"] == [] and result["reason"].startswith("The event is not a CloudTrail API call event")
+    assert stack.sfn.list_executions(stateMachineArn=stack.deployed.state_machine_arn)["executions"] == []
