@@ -1,0 +1,55 @@
+"""Handlers called directly, as Lambda would: bad input is one sentence and changes nothing."""
+
+import importlib.util
+
+import pytest
+
+from peering.errors import InvalidInput
+from peering_tools import REPO_ROOT
+from peering_tools.inprocess import Context
+
+
+def handler(stage: str):
+    spec = importlib.util.spec_from_file_location(f"handler_{stage}", REPO_ROOT / "functions" / stage / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+@pytest.fixture(autouse=True)
+def _stack_env(monkeypatch):
+    monkeypatch.setenv("STACK_ACCOUNT_ID", "123456789012")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Test")
+
+
+@pytest.mark.parametrize("stage", ["inspect", "accept", "check_active", "plan_routes", "dns", "verify", "report",
+                                   "rollback"])
+@pytest.mark.parametrize("event", [{}, {"peeringId": "vpc-123"}, {"peeringId": 7}, []])
+def test_state_handlers_refuse_malformed_state_in_one_sentence(stage, event, aws):
+    with pytest.raises(InvalidInput) as caught:
+        handler(stage)(event, Context(function_name=stage))
+    message = str(caught.value)
+    assert message.startswith("The workflow state is malformed") and "\n" not in message
+
+
+def test_apply_handler_refuses_a_plan_for_an_unknown_side(aws):
+    event = {"peeringId": "pcx-1", "plan": {"side": "middle", "vpcId": "v", "accountId": "1", "region": "r"}}
+    with pytest.raises(InvalidInput, match="The route request is malformed: plan.side"):
+        handler("apply_routes")(event, Context(function_name="apply_routes"))
+
+
+def test_inspect_of_an_unknown_peering_is_retryable_not_found(aws):
+    from peering.errors import PeeringNotFound
+
+    with pytest.raises(PeeringNotFound, match="pcx-0000000000000000a was not found in us-east-1"):
+        handler("inspect")({"peeringId": "pcx-0000000000000000a"}, Context(function_name="inspect"))
+
+
+def test_a_defect_in_a_stage_is_wrapped_as_unexpected_with_a_sentence(aws, monkeypatch):
+    from peering.errors import Unexpected
+    from peering.service import Workflow
+
+    monkeypatch.setattr(Workflow, "verify", lambda self, state: {}["missing"])
+    with pytest.raises(Unexpected, match=r"The verify stage failed unexpectedly \(KeyError: 'missing'\)\."):
+        handler("verify")({"peeringId": "pcx-1"}, Context(function_name="verify"))

@@ -1,0 +1,182 @@
+"""template.yaml transformed offline by aws-sam-translator: rules, substitutions, Retry/Catch, IAM."""
+
+import json
+import re
+
+import pytest
+
+from peering import errors
+from peering_tools import REPO_ROOT, template
+
+ASL_PATH = REPO_ROOT / "statemachine" / "peering.asl.json"
+ASL = json.loads(ASL_PATH.read_text())
+MUTATIONS = re.compile(r"^ec2:(?!Describe|Get|List)")
+
+
+@pytest.fixture(scope="module")
+def cfn() -> dict:
+    source = template.load()
+    values = template._parameter_values(source, {})
+    return template.translate(source, values)[0]
+
+
+@pytest.fixture(scope="module")
+def spec() -> template.StackSpec:
+    return template.stack_spec()
+
+
+def tasks(states: dict):
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            yield name, state
+        for branch in state.get("Branches", []):
+            yield from tasks(branch["States"])
+
+
+def test_rules_match_successful_pcx_tag_calls_only(spec):
+    patterns = {rule.logical_id: rule.pattern for rule in spec.rules}
+    tagged = patterns["IntakeFunctionPeeringTagged"]
+    assert tagged["source"] == ["aws.ec2"] and tagged["detail-type"] == ["AWS API Call via CloudTrail"]
+    assert tagged["detail"]["eventName"] == ["CreateTags"]
+    assert tagged["detail"]["errorCode"] == [{"exists": False}]
+    assert tagged["detail"]["requestParameters"]["resourcesSet"]["items"]["resourceId"] == [{"prefix": "pcx-"}]
+    assert tagged["detail"]["requestParameters"]["tagSet"]["items"]["key"] == ["peering-automation/auto-accept"]
+    created = patterns["IntakeFunctionPeeringCreatedWithTag"]
+    assert created["detail"]["eventName"] == ["CreateVpcPeeringConnection"]
+    assert created["detail"]["errorCode"] == [{"exists": False}]
+    assert created["detail"]["requestParameters"]["tagSpecificationSet"]["items"]["tags"]["key"] == [
+        "peering-automation/auto-accept"]
+    assert all(rule.target_function == spec.functions["IntakeFunction"].name for rule in spec.rules)
+
+
+def test_trigger_tag_key_parameter_reaches_the_rules_and_the_functions():
+    spec = template.stack_spec({"TriggerTagKey": "team/peer-me"})
+    assert all("team/peer-me" in json.dumps(rule.pattern) for rule in spec.rules)
+    assert {f.environment["TRIGGER_TAG_KEY"] for f in spec.functions.values()} == {"team/peer-me"}
+
+
+def test_every_placeholder_has_a_substitution_and_every_substitution_is_used(cfn):
+    machine = next(r for r in cfn["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+    substitutions = set(machine["Properties"]["DefinitionSubstitutions"])
+    placeholders = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", ASL_PATH.read_text()))
+    assert placeholders == substitutions
+
+
+def test_definition_is_jsonpath_and_standard(cfn):
+    assert ASL["QueryLanguage"] == "JSONPath"
+    machine = next(r for r in cfn["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+    assert machine["Properties"].get("StateMachineType", "STANDARD") == "STANDARD"
+
+
+def test_every_lambda_task_retries_throttling_and_not_found_and_is_caught():
+    for name, state in tasks(ASL["States"]):
+        retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+        assert set(errors.RETRYABLE) <= retried, name
+        assert {"Lambda.TooManyRequestsException", "Lambda.ServiceException"} <= retried, name
+        in_branch = name in ("RouteRequesterSide", "RouteAccepterSide")
+        if not in_branch:
+            assert any("States.ALL" in c["ErrorEquals"] for c in state["Catch"]), name
+    parallel = ASL["States"]["ApplyRoutes"]
+    assert parallel["Catch"][0]["ErrorEquals"] == ["States.ALL"] and parallel["Catch"][0]["Next"] == "Rollback"
+
+
+def test_error_names_in_the_definition_are_the_library_error_classes():
+    named = {e for _, s in tasks(ASL["States"]) for r in s.get("Retry", []) for e in r["ErrorEquals"]}
+    project_errors = {n for n in named if not n.startswith(("Lambda.", "States."))}
+    assert project_errors, "the definition must retry on the project's own errors"
+    for error_name in project_errors:
+        cls = getattr(errors, error_name, None)
+        assert isinstance(cls, type) and issubclass(cls, errors.PeeringError), error_name
+        assert cls.retryable, error_name
+
+
+def test_failures_go_through_rollback_and_report_to_a_fail_state():
+    states = ASL["States"]
+    caught_to = {c["Next"] for s in states.values() for c in s.get("Catch", [])}
+    assert caught_to <= {"Rollback", "ReportFailure", "ReportFailed"}
+    assert states["Rollback"]["Next"] == "ReportFailure" and states["ReportFailure"]["Next"] == "Failed"
+    assert states["Failed"]["Type"] == "Fail" and states["ReportFailed"]["Type"] == "Fail"
+
+
+def test_activation_wait_is_a_bounded_poll():
+    states = ASL["States"]
+    assert states["WaitForActive"]["Type"] == "Wait" and states["WaitForActive"]["Next"] == "CheckActive"
+    assert states["IsActive"]["Default"] == "WaitForActive"
+    # the bound lives in the CheckActive function (MaxActivationChecks), which fails the run past it
+    assert template.stack_spec().functions["CheckActiveFunction"].environment["MAX_ACTIVATION_CHECKS"] == "24"
+
+
+def _statements(cfn: dict, role_logical_id: str) -> list[dict]:
+    resources = cfn["Resources"]
+    role = resources[role_logical_id]["Properties"]
+    found = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    for arn in role.get("ManagedPolicyArns", []):
+        if isinstance(arn, dict) and "Ref" in arn:
+            found += resources[arn["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+        elif isinstance(arn, dict) and "Fn::If" in arn:
+            ref = arn["Fn::If"][1]
+            found += resources[ref["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def _actions(statement: dict) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def test_no_ec2_mutation_is_allowed_on_everything_without_a_condition(cfn):
+    roles = [k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
+    assert roles
+    for role in roles:
+        for statement in _statements(cfn, role):
+            mutations = [a for a in _actions(statement) if MUTATIONS.match(a) or a in ("ec2:*", "*")]
+            if not mutations:
+                continue
+            assert statement.get("Resource") != "*" or "Condition" in statement, (role, statement)
+            assert "*" not in mutations and "ec2:*" not in mutations, (role, statement)
+
+
+def test_tags_are_limited_to_the_automations_own_keys(cfn):
+    policy = cfn["Resources"]["TagPeeringPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert policy["Action"] == "ec2:CreateTags"
+    assert policy["Condition"] == {"ForAllValues:StringLike": {"aws:TagKeys": ["peering-automation/*"]}}
+
+
+def test_only_the_tables_not_opted_out_can_be_changed(cfn):
+    for role in ("ApplyRoutesFunctionRole", "RollbackFunctionRole"):
+        tables = [s for s in _statements(cfn, role) if "route-table" in json.dumps(s.get("Resource"))]
+        assert tables and all(
+            s["Condition"] == {"StringNotEqualsIgnoreCase": {"ec2:ResourceTag/peering-automation/skip": "true"}}
+            for s in tables), role
+
+
+def test_no_wildcard_principal_anywhere(cfn):
+    assert '"Principal": "*"' not in json.dumps(cfn) and '"AWS": "*"' not in json.dumps(cfn)
+
+
+def test_topic_is_encrypted_and_logs_expire(cfn):
+    resources = cfn["Resources"]
+    assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    assert resources["FunctionLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+def test_functions_are_python313_on_arm64_with_the_layer(cfn):
+    functions = [r["Properties"] for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == 10
+    for props in functions:
+        assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
+        (layer,) = props["Layers"]
+        assert cfn["Resources"][layer["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"
+
+
+def test_outputs_give_the_state_machine_and_its_console_link(spec):
+    assert spec.outputs["StateMachineArn"] == spec.state_machine_arn
+    assert spec.outputs["ExecutionsConsoleUrl"].startswith("https://us-east-1.console.aws.amazon.com/states/")
+    assert spec.state_machine_arn in spec.outputs["ExecutionsConsoleUrl"]
+
+
+def test_unknown_or_invalid_parameters_are_refused_in_one_sentence():
+    with pytest.raises(template.TemplateError, match="Unknown parameter"):
+        template.stack_spec({"NoSuchParameter": "1"})
+    with pytest.raises(template.TemplateError, match="EnableDnsResolution='maybe' is not one of"):
+        template.stack_spec({"EnableDnsResolution": "maybe"})

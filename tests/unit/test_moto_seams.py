@@ -1,0 +1,48 @@
+"""Canaries for the private moto seams the harness patches (moto is pinned exactly in pyproject.toml).
+
+If one of these fails after a moto upgrade, the seam moved: fix peering_tools.inprocess or
+peering_tools.timewarp before trusting any workflow test.
+"""
+
+import inspect
+from importlib.metadata import version
+
+from peering_tools import inprocess, timewarp
+
+
+def test_moto_is_the_pinned_version():
+    assert version("moto") == "5.2.5", "moto's private seams are patched: re-check them before changing the pin"
+
+
+def test_simple_lambda_backend_invoke_has_the_signature_the_seam_replaces():
+    cls, name = inprocess.SEAM
+    params = list(inspect.signature(inprocess._original_invoke).parameters)
+    assert params == ["self", "function_name", "qualifier", "body", "headers", "response_headers"], (
+        f"moto moved {cls.__module__}.{cls.__name__}.{name}")
+
+
+def test_lambda_responses_still_route_invoke_through_the_backend_and_read_function_error_headers():
+    from moto.awslambda import responses
+
+    source = inspect.getsource(responses.LambdaResponse.invoke)
+    assert "self.backend.invoke(" in source and "response_headers" in source
+
+
+def test_wait_state_seam_exists_with_the_expected_signature():
+    cls, name = timewarp.WAIT_SEAM
+    assert list(inspect.signature(timewarp._original_wait).parameters) == ["self", "env", "wait_seconds"], (
+        f"moto moved {cls.__name__}.{name}")
+    assert "program_state_event.wait" in inspect.getsource(timewarp._original_wait)
+
+
+def test_retrier_still_sleeps_through_its_module_level_time():
+    module, name = timewarp.RETRY_SEAM
+    assert getattr(module, name) is not None
+    assert "time.sleep(interval_seconds)" in inspect.getsource(module), f"moto moved {module.__name__}.time.sleep"
+
+
+def test_step_functions_lambda_tasks_call_lambda_through_a_boto_client():
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    source = inspect.getsource(boto_client.boto_client_for)
+    assert "botocore_stubber.enabled" in source and "moto_server_port()" in source

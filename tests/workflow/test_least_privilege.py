@@ -1,0 +1,92 @@
+"""IAM beside the code: each function's role grants exactly the AWS actions its code was seen calling.
+
+The workflow runs for real (success, refusal and rollback) while every boto3 call made inside a
+handler is recorded per function; the test then reads each function's role from the transformed
+template. Every call must be allowed, and every EC2 mutation the role allows must have been used.
+"""
+
+import fnmatch
+import threading
+
+import botocore.client
+import pytest
+
+from peering_tools import inprocess, seed, template
+from tests.template.test_template import MUTATIONS, _actions, _statements
+
+_current = threading.local()
+
+
+@pytest.fixture
+def recorded_calls(monkeypatch):
+    calls: dict[str, set[str]] = {}
+    original_module = inprocess._module
+    original_call = botocore.client.BaseClient._make_api_call
+
+    def module(code_dir, handler):
+        fn = original_module(code_dir, handler)
+
+        def wrapped(event, context):
+            _current.function = context.function_name
+            calls.setdefault(context.function_name, set())
+            try:
+                return fn(event, context)
+            finally:
+                _current.function = None
+
+        return wrapped
+
+    def make_api_call(self, operation_name, api_params):
+        function = getattr(_current, "function", None)
+        if function:
+            calls.setdefault(function, set()).add(f"{self._service_model.signing_name}:{operation_name}")
+        return original_call(self, operation_name, api_params)
+
+    monkeypatch.setattr(inprocess, "_module", module)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+    return calls
+
+
+def _exercise(stack, ec2, network, monkeypatch):
+    """A routed run, a refused run and a rolled-back run, so that every stage's calls are seen."""
+    import json
+
+    import boto3
+
+    from peering.aws.ec2 import Ec2
+    from peering.errors import AwsCallFailed
+    from tests.conftest import load_event
+
+    pcx = seed.request_peering(ec2, network)
+    event = load_event("create-tags-peering.json")
+    event["detail"]["requestParameters"]["resourcesSet"]["items"] = [{"resourceId": pcx}]
+    started = json.loads(boto3.client("lambda").invoke(FunctionName="peering-autopilot-IntakeFunction",
+                                                       Payload=json.dumps(event))["Payload"].read())["started"]
+    assert stack.wait(started[0])["status"] == "SUCCEEDED"
+    stack.run(seed.request_peering(ec2, network, tagged=False), "refused")
+    other = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    doomed = ec2.create_vpc_peering_connection(
+        VpcId=network.vpc_a, PeerVpcId=other,
+        TagSpecifications=[{"ResourceType": "vpc-peering-connection",
+                            "Tags": [{"Key": seed.TRIGGER_TAG, "Value": "true"}]}])["VpcPeeringConnection"]
+    monkeypatch.setattr(Ec2, "allow_remote_dns", lambda *a: (_ for _ in ()).throw(AwsCallFailed("denied.")))
+    assert stack.run(doomed["VpcPeeringConnectionId"], "doomed")["status"] == "FAILED"
+
+
+def test_each_role_allows_what_its_function_calls_and_no_unused_ec2_mutation(
+        recorded_calls, stack, ec2, network, monkeypatch):
+    _exercise(stack, ec2, network, monkeypatch)
+    source = template.load()
+    cfn = template.translate(source, template._parameter_values(source, {}))[0]
+    functions = {k: r for k, r in cfn["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    assert set(recorded_calls) == {f"peering-autopilot-{k}" for k in functions}, "every function ran"
+
+    for logical_id, resource in functions.items():
+        role = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+        statements = [s for s in _statements(cfn, role) if s.get("Effect") == "Allow"]
+        allowed = [a for s in statements for a in _actions(s)]
+        called = recorded_calls[f"peering-autopilot-{logical_id}"]
+        for action in called:
+            assert any(fnmatch.fnmatchcase(action, pattern) for pattern in allowed), (logical_id, action)
+        unused = {a for a in allowed if MUTATIONS.match(a)} - called
+        assert not unused, f"{logical_id} may {sorted(unused)} but never does"
