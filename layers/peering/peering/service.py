@@ -206,8 +206,8 @@ class Workflow:
             try:
                 self.tag_status(state.peering_id, summary.status, state.execution_arn,
                                 summary.reason if summary.status in (Status.FAILED, Status.REJECTED) else "")
-            except PeeringError as e:  # the peering may be gone: still notify
-                summary = summary.model_copy(update={"reason": f"{summary.reason} (status tag not set: {e})"})
+            except PeeringError as e:  # the peering may be gone: still notify, keep the reason one sentence
+                summary = summary.model_copy(update={"status_tag_error": str(e)})
         if self.settings.topic_arn:
             sns = self.clients.client("sns", self.settings.stack_account_id, self.region)
             publish(sns, self.settings.topic_arn, f"Peering {state.peering_id}: {summary.status.value}",
