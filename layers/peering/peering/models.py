@@ -162,6 +162,8 @@ class Summary(Wire):
     routes_removed: list[PlannedRoute] = Field(default_factory=list)
     dns: DnsResult | None = None
     verification: Verification | None = None
+    status_tag_error: str = ""
+    """Why the status tag could not be set (e.g. the peering is gone); empty when it was set."""
 
 
 class Acceptance(Wire):
