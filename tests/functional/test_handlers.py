@@ -53,3 +53,18 @@ def test_a_defect_in_a_stage_is_wrapped_as_unexpected_with_a_sentence(aws, monke
     monkeypatch.setattr(Workflow, "verify", lambda self, state: {}["missing"])
     with pytest.raises(Unexpected, match=r"The verify stage failed unexpectedly \(KeyError: 'missing'\)\."):
         handler("verify")({"peeringId": "pcx-1"}, Context(function_name="verify"))
+
+
+def test_report_for_a_vanished_peering_keeps_one_sentence_and_says_why_the_tag_is_missing(aws):
+    import json
+
+    from peering.config import Settings
+    from peering.models import WorkflowState
+    from peering.service import Workflow
+
+    state = WorkflowState.model_validate({"peeringId": "pcx-0000000000000000b", "error": {
+        "Error": "PeeringNotFound",
+        "Cause": json.dumps({"errorMessage": "Peering pcx-0000000000000000b was not found in us-east-1."})}})
+    summary = Workflow(Settings(stack_account_id="123456789012"), region="us-east-1").report(state)
+    assert summary.reason == "Peering pcx-0000000000000000b was not found in us-east-1."
+    assert "pcx-0000000000000000b is not visible to EC2" in summary.status_tag_error

@@ -1,0 +1,40 @@
+"""`peering local demo` (what `make demo` runs), as a subprocess: the seed scenario before and after."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.emulator
+
+TIMEOUT = 180
+
+
+def test_demo_routes_the_seed_peering_and_shows_before_and_after():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    result = subprocess.run([sys.executable, "-m", "peering_tools.cli", "local", "demo"], capture_output=True,
+                            text=True, timeout=TIMEOUT, env=env)
+    out = result.stdout
+
+    assert result.returncode == 0, f"stdout:\n{out}\nstderr:\n{result.stderr}"
+    before, _, after = out.partition("== After")
+    assert after, out
+    pcx = re.search(r"pcx-[0-9a-f]+", out.partition("== The peering")[2]).group(0)
+    # before: A has its default route and no route to B; B has only its local route; unreachable, with why
+    assert re.search(r"^\s+0\.0\.0\.0/0\s+-> igw-", before, re.M)
+    assert not re.search(r"-> pcx-", before)
+    assert re.search(r"unreachable: route table rtb-\w+ of subnet-\w+ \(VPC A\) has no route to 10\.7\.0\.0/16", before)
+    # after: each side routes the other's CIDR to the peering; A keeps its default route
+    assert re.search(rf"^\s+10\.7\.0\.0/16\s+-> {pcx}$", after, re.M)
+    assert re.search(rf"^\s+10\.6\.0\.0/16\s+-> {pcx}$", after, re.M)
+    assert re.search(r"^\s+0\.0\.0\.0/0\s+-> igw-", after, re.M)
+    assert "reachable: " in after and "unreachable" not in after
+    assert f"{pcx} peering-automation/status = routed" in after
+    assert re.search(r"peering executions show arn:aws:states:\S+:execution:\S+ --endpoint-url http://127\.0\.0\.1:\d+",
+                     after)
+    assert "workflow [succeeded" in out
+    assert "Traceback" not in result.stderr
