@@ -1,0 +1,239 @@
+"""An embedded AWS emulator on 127.0.0.1 with the stack from template.yaml deployed in it.
+
+moto's server runs in this process, so that the project's handlers (``inprocess``) and the AWS
+behaviour the workflow depends on can be added where moto lacks it. Three private moto seams are
+patched while an emulator runs (moto is pinned; ``tests/emulator/test_moto_seams_emulator.py``
+fails loudly when one moves):
+
+- ``moto.ec2.responses.EC2Response.call_action``: after a successful ``CreateVpcPeeringConnection``,
+  ``CreateTags``, ``AcceptVpcPeeringConnection`` or ``DeleteVpcPeeringConnection``, CloudTrail's
+  ``AWS API Call via CloudTrail`` event goes to the default bus of the caller's account and region.
+- ``moto.events.models.Rule.send_to_targets``: enabled rules only, matched with ``eventpattern``
+  (EventBridge's semantics), delivering to Lambda (asynchronously, through the in-process seam)
+  and to Step Functions, which moto cannot do.
+- ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
+  real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
+
+Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
+regions from the client's request signature. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import socket
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from moto.core.config import default_user_config
+from moto.ec2.responses import EC2Response
+from moto.events.models import Rule, events_backends
+from moto.server import ThreadedMotoServer
+
+from . import cloudtrail, deploy, eventpattern, inprocess, template, timewarp
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT = "123456789012"  # moto's account for credentials it does not know
+HOST = "127.0.0.1"
+MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
+TIME_FACTOR = 0.02  # a 5 s Wait takes 0.1 s
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+CALL_ACTION_SEAM = (EC2Response, "call_action")
+SEND_TO_TARGETS_SEAM = (Rule, "send_to_targets")
+_original_call_action = EC2Response.call_action
+_original_send_to_targets = Rule.send_to_targets
+
+
+class EmulatorError(Exception):
+    """The emulator cannot start; the message says why in one sentence."""
+
+
+# -- CloudTrail: EC2 calls -> events on the default bus --------------------------------------------
+def _caller_identity(response: EC2Response) -> dict[str, Any]:
+    from moto.sts.models import sts_backends  # noqa: PLC0415 - only needed when a call is recorded
+
+    account, access_key = response.current_account, response.access_key
+    principal, arn, account = sts_backends[account]["aws"].get_caller_identity(access_key, response.region)
+    return cloudtrail.identity(account, arn, principal, access_key)
+
+
+def _record(response: EC2Response, action: str, headers: dict[str, Any], body: str) -> None:
+    request = response.normalized_request
+    detail = cloudtrail.api_call_event(
+        action,
+        dict(response.querystring),
+        body,
+        account_id=response.current_account,
+        region=response.region,
+        identity=_caller_identity(response),
+        request_id=headers.get("x-amzn-requestid"),
+        source_ip=getattr(request, "environ", {}).get("REMOTE_ADDR", HOST),
+        user_agent=response.headers.get("User-Agent", ""),
+    )
+    bus = events_backends[response.current_account][response.region]
+    bus.put_events([{"Source": cloudtrail.SOURCE, "DetailType": cloudtrail.DETAIL_TYPE, "Detail": json.dumps(detail)}])
+
+
+def _recording_call_action(self: EC2Response) -> Any:
+    status, headers, body = _original_call_action(self)
+    action = self._get_action()
+    if action in cloudtrail.RECORDED_CALLS and int(status) < 400:
+        try:
+            _record(self, action, headers, body if isinstance(body, str) else body.decode())
+        except Exception:  # never fail the caller's EC2 call because its record could not be made
+            log.exception("Could not record %s as a CloudTrail event", action)
+    return status, headers, body
+
+
+# -- EventBridge: enabled rules, EventBridge matching, Lambda and Step Functions targets ------------
+def _envelope(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as a target receives it: ISO time, no moto-only fields."""
+    out = {k: v for k, v in event.items() if k != "ingestion-time"}
+    if isinstance(out.get("time"), int | float):
+        out["time"] = datetime.fromtimestamp(out["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
+def _invoke_lambda(account: str, region: str, arn: str, payload: str) -> None:
+    from moto.awslambda.utils import get_backend  # noqa: PLC0415 - picks the simple backend from the config
+
+    response_headers: dict[str, Any] = {}
+    try:
+        result = get_backend(account, region).invoke(arn, None, payload, {}, response_headers)
+    except Exception:
+        log.exception("Asynchronous invocation of %s failed", arn)
+        return
+    if response_headers.get("x-amz-function-error"):
+        log.warning("Asynchronous invocation of %s failed: %s", arn, result)
+
+
+def _start_execution(account: str, region: str, arn: str, payload: str) -> None:
+    from moto.stepfunctions.responses import get_backend  # noqa: PLC0415 - the parser backend from the config
+
+    try:
+        get_backend(account, region).start_execution(arn, None, payload)
+    except Exception:  # EventBridge would retry, then give up; one failed target does not stop the others
+        log.exception("Starting %s for an event failed", arn)
+
+
+def _delivering_send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
+    """Deliver to an ENABLED rule's targets when its pattern matches. A target gets its constant ``Input``
+    or the whole event (``InputPath``/``InputTransformer`` are not applied to Lambda/Step Functions targets)."""
+    try:
+        if self.state != "ENABLED" or not eventpattern.matches(self.event_pattern.get_pattern(), original_event):
+            return
+    except eventpattern.PatternError as e:  # one bad rule must not stop delivery to the others
+        log.warning("Rule %s was skipped: %s", self.name, e)
+        return
+    event = _envelope(original_event)
+    others = []
+    for target in self.targets:
+        arn = target["Arn"]
+        payload = target.get("Input") or json.dumps(event)
+        service = arn.split(":")[2]
+        if service == "lambda":  # EventBridge invokes Lambda asynchronously (InvocationType=Event)
+            threading.Thread(target=_invoke_lambda, args=(self.account_id, self.region_name, arn, payload),
+                             name=f"event-to-{arn.rsplit(':', 1)[-1]}", daemon=True).start()
+        elif service == "states":
+            _start_execution(self.account_id, self.region_name, arn, payload)
+        else:
+            others.append(target)
+    if others:  # logs, SQS, buses...: moto's own delivery (and its own matcher) for those
+        rest = copy.copy(self)
+        rest.targets = others
+        _original_send_to_targets(rest, original_event, transform_input)
+
+
+# -- lifecycle -------------------------------------------------------------------------------------
+def _check_port(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as e:
+            raise EmulatorError(f"Port {port} on {HOST} is not available ({e.strerror or e}).") from e
+
+
+class Emulator:
+    """moto's server on 127.0.0.1:``port`` (0: a free port) with the stack deployed in ``account``/``region``."""
+
+    def __init__(self, port: int = 5000, parameter_overrides: dict[str, str] | None = None,
+                 account: str = DEFAULT_ACCOUNT, region: str = "us-east-1", stack_name: str = "peering-autopilot"):
+        if account != DEFAULT_ACCOUNT:
+            raise EmulatorError(f"The stack can only be deployed in moto's default account {DEFAULT_ACCOUNT}: "
+                                "Step Functions in moto invokes Lambda as that account.")
+        self.port, self.account, self.region = port, account, region
+        self.parameter_overrides = dict(parameter_overrides or {})
+        self.stack_name = stack_name
+        self.stack: deploy.DeployedStack | None = None
+        self._server: ThreadedMotoServer | None = None
+        self._saved_config: dict[str, Any] = {}
+        self._saved_moto_port: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client for this emulator (dummy credentials, the stack's region unless given)."""
+        kwargs.setdefault("region_name", self.region)
+        return boto3.client(service, endpoint_url=self.url, **CREDENTIALS, **kwargs)
+
+    def start(self) -> str:
+        """Serve, patch the seams, deploy the stack; return the URL. Raises TemplateError or EmulatorError."""
+        spec = template.stack_spec(self.parameter_overrides, account_id=self.account, region=self.region,
+                                   stack_name=self.stack_name)  # bad overrides fail before anything starts
+        if self.port:
+            _check_port(self.port)
+        self._configure_moto()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines
+        self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
+        self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        self._saved_moto_port = os.environ.get("MOTO_PORT")
+        os.environ["MOTO_PORT"] = str(self.port)  # Step Functions' Lambda calls go to this server
+        EC2Response.call_action = _recording_call_action
+        Rule.send_to_targets = _delivering_send_to_targets
+        inprocess.install()
+        inprocess.set_process_env(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
+                                  AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"])
+        timewarp.compress(TIME_FACTOR)
+        session = boto3.session.Session(region_name=self.region, **CREDENTIALS)
+        self.stack = deploy.deploy(spec, session=session, endpoint_url=self.url)
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving and put every patched seam back."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            if self._saved_moto_port is None:
+                os.environ.pop("MOTO_PORT", None)
+            else:
+                os.environ["MOTO_PORT"] = self._saved_moto_port
+        EC2Response.call_action = _original_call_action
+        Rule.send_to_targets = _original_send_to_targets
+        timewarp.restore()
+        inprocess.uninstall()
+        for key, value in self._saved_config.items():
+            default_user_config[key] = value  # type: ignore[literal-required]
+        self._saved_config.clear()
+
+    def _configure_moto(self) -> None:
+        for key, value in MOTO_CONFIG.items():
+            self._saved_config[key] = default_user_config.get(key, {})
+            default_user_config[key] = dict(value)  # type: ignore[literal-required]
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,262 @@
+"""`peering local`: the embedded AWS emulator with the stack deployed in it.
+
+    peering local up [--port 5000] [--parameter-overrides K=V ...]   serve until interrupted
+    peering local demo [--port 0]                                    the seed scenario, end to end
+
+Expected failures (a bad override, a busy port, a template the emulator cannot deploy) are one
+sentence on stderr and exit code 2. The functions' own logs go to stderr, as ``sam local``'s do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import signal
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from . import inprocess, routecheck, seed
+from .emulator import Emulator, EmulatorError
+from .template import TemplateError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+STATUS_TAG = "peering-automation/status"
+REASON_TAG = "peering-automation/reason"
+SUCCESS = ("routed", "verified")
+EXECUTION_START_TIMEOUT = 20.0
+EXECUTION_TIMEOUT = 45.0
+POLL = 0.2
+
+
+class OverrideError(ValueError):
+    """A --parameter-overrides value is malformed; the message says which."""
+
+
+def parse_overrides(values: list[str]) -> dict[str, str]:
+    """``sam deploy --parameter-overrides``: ``K=V`` or ``ParameterKey=K,ParameterValue=V``, space-separated."""
+    overrides: dict[str, str] = {}
+    for value in values:
+        try:
+            tokens = shlex.split(value)
+        except ValueError as e:
+            raise OverrideError(f"--parameter-overrides {value!r} cannot be parsed ({e}).") from e
+        for token in tokens:
+            if token.startswith("ParameterKey="):
+                fields = dict(part.split("=", 1) for part in token.split(",") if "=" in part)
+                key, val = fields.get("ParameterKey", ""), fields.get("ParameterValue")
+                if not key or val is None or set(fields) != {"ParameterKey", "ParameterValue"}:
+                    raise OverrideError(f"--parameter-overrides {token!r} must be ParameterKey=K,ParameterValue=V.")
+            else:
+                key, sep, val = token.partition("=")
+                if not sep or not key:
+                    raise OverrideError(f"--parameter-overrides {token!r} must be KEY=VALUE.")
+            overrides[key] = val
+    return overrides
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _start(emulator: Emulator) -> str:
+    try:
+        return emulator.start()
+    except (TemplateError, EmulatorError) as e:
+        emulator.stop()
+        raise _fail(str(e)) from None
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Loopback port to serve on.")] = 5000,
+    parameter_overrides: Annotated[
+        list[str] | None, typer.Option("--parameter-overrides", help="Template parameters, as sam deploy takes them.")
+    ] = None,
+) -> None:
+    """Start the emulator on 127.0.0.1, deploy the stack into it, and serve until interrupted."""
+    try:
+        overrides = parse_overrides(parameter_overrides or [])
+    except OverrideError as e:
+        raise _fail(str(e)) from None
+    emulator = Emulator(port=port, parameter_overrides=overrides)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    url = _start(emulator)
+    print(f"ready: {url}", flush=True)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the one ready line; logs go to stderr
+            while not stop.wait(0.5):
+                pass
+    finally:
+        emulator.stop()
+
+
+# -- demo ------------------------------------------------------------------------------------------
+def _tags(ec2: Any, peering_id: str) -> dict[str, str]:
+    found = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[peering_id])["VpcPeeringConnections"]
+    return {t["Key"]: t["Value"] for t in (found[0].get("Tags", []) if found else [])}
+
+
+def _find_execution(sfn: Any, machine_arn: str, peering_id: str) -> str | None:
+    for execution in sfn.list_executions(stateMachineArn=machine_arn)["executions"]:
+        if execution["name"].startswith(f"{peering_id}-"):
+            return execution["executionArn"]
+    return None
+
+
+def _stages(sfn: Any, execution_arn: str) -> list[str]:
+    """States entered so far, in order (Pass/Choice plumbing left out)."""
+    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    names = []
+    for event in events:
+        entered = event.get("stateEnteredEventDetails")
+        if entered and event["type"] in ("TaskStateEntered", "WaitStateEntered", "ParallelStateEntered",
+                                         "FailStateEntered"):
+            names.append(entered["name"])
+    return names
+
+
+def _progress(stages: list[str], status: str, elapsed: float, last: int | None = None) -> Text:
+    """``workflow [running, 0.8 s]: Inspect > Accept > ...`` (only the ``last`` stages on the live line)."""
+    shown = stages[-last:] if last else stages
+    trail = " > ".join((["..."] if len(shown) < len(stages) else []) + shown) or "starting"
+    return Text.assemble(("workflow ", "bold"), (f"[{status.lower()}, {elapsed:.1f} s]", "dim"), ": ", trail)
+
+
+def _route_lines(console: Console, ec2: Any, label: str, table_id: str) -> None:
+    console.print(f"  {label} {table_id}")
+    for destination, target in seed.routes(ec2, table_id):
+        console.print(f"    {destination:<16} -> {target}")
+
+
+def _reachability(ec2: Any, net: seed.SeedNetwork) -> routecheck.Verdict:
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [net.vpc_a, net.vpc_b]}])["RouteTables"]
+    a = routecheck.Endpoint("VPC A", net.vpc_a, net.subnet_a, net.ip_a, "10.6.0.0/16")
+    b = routecheck.Endpoint("VPC B", net.vpc_b, net.subnet_b, net.ip_b, "10.7.0.0/16")
+    return routecheck.check(tables, a, b)
+
+
+@contextlib.contextmanager
+def _quiet_functions() -> Iterator[None]:
+    """The functions' INFO logs and metrics stay out of the demo; their warnings and errors go to stderr."""
+    inprocess.set_process_env(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        yield
+
+
+def _watch(console: Console, sfn: Any, machine_arn: str, peering_id: str) -> tuple[str, dict[str, Any]]:
+    """Follow the peering's execution to its end; (execution ARN, describe_execution). Raises TimeoutError."""
+    started = time.monotonic()
+    execution_arn = None
+    while execution_arn is None:
+        if time.monotonic() - started > EXECUTION_START_TIMEOUT:
+            raise TimeoutError(f"no workflow execution started for {peering_id} within {EXECUTION_START_TIMEOUT:.0f} s "
+                               "(the CloudTrail event or the rule did not reach the intake function)")
+        time.sleep(POLL)
+        execution_arn = _find_execution(sfn, machine_arn, peering_id)
+    shown: list[str] = []
+    live = (Live(_progress([], "RUNNING", 0.0), console=console, auto_refresh=False, transient=True)
+            if console.is_terminal else None)
+    with live or contextlib.nullcontext():
+        while True:
+            elapsed = time.monotonic() - started
+            described = sfn.describe_execution(executionArn=execution_arn)
+            stages = _stages(sfn, execution_arn)
+            if live:  # a terminal: one line, redrawn
+                live.update(_progress(stages, described["status"], elapsed, last=3), refresh=True)
+            else:  # piped: one line per stage entered, then the outcome
+                for stage in stages[len(shown):]:
+                    console.print(f"  stage: {stage}")
+                shown = stages
+            if described["status"] != "RUNNING":
+                break
+            if elapsed > EXECUTION_TIMEOUT:
+                raise TimeoutError(f"the workflow for {peering_id} was still running after {EXECUTION_TIMEOUT:.0f} s")
+            time.sleep(POLL)
+    console.print(_progress(stages, described["status"], elapsed))
+    return execution_arn, described
+
+
+def _heading(console: Console, title: str) -> None:
+    if console.is_terminal:
+        console.rule(title)
+    else:
+        console.print(f"== {title}")
+
+
+def _show_seed(console: Console, net: seed.SeedNetwork) -> None:
+    _heading(console, "The seed network")
+    for side, cidr in (("a", "10.6.0.0/16"), ("b", "10.7.0.0/16")):
+        v = vars(net)
+        console.print(f"  VPC {side.upper()} {v[f'vpc_{side}']} {cidr}: subnet {v[f'subnet_{side}']}, "
+                      f"internet gateway {v[f'igw_{side}']}, instance {v[f'instance_{side}']} ({v[f'ip_{side}']})")
+    console.print(f"  VPC A's instance has the Elastic IP {net.eip_a} and a default route 0.0.0.0/0 -> {net.igw_a}; "
+                  "VPC B has no default route")
+
+
+def _run_demo(console: Console, emulator: Emulator) -> int:
+    ec2, sfn = emulator.client("ec2"), emulator.client("stepfunctions")
+    net = seed.build(ec2)
+    _show_seed(console, net)
+    _heading(console, "Before")
+    _route_lines(console, ec2, "route table of VPC A", net.rtb_a)
+    _route_lines(console, ec2, "route table of VPC B", net.rtb_b)
+    console.print(f"  reachability {net.ip_a} -> {net.ip_b}: {_reachability(ec2, net).reason}")
+
+    _heading(console, "The peering, tagged for automation")
+    peering_id = seed.request_peering(ec2, net, tagged=True)
+    console.print(f"  CreateVpcPeeringConnection {net.vpc_a} -> {net.vpc_b} with {seed.TRIGGER_TAG}=true: {peering_id}")
+    console.print("  (CloudTrail event -> EventBridge rule -> intake function -> Step Functions)")
+    assert emulator.stack is not None
+    try:
+        execution_arn, described = _watch(console, sfn, emulator.stack.state_machine_arn, peering_id)
+    except TimeoutError as e:
+        console.print(f"[bold red]failed:[/] {e}.")
+        return 1
+
+    _heading(console, "After")
+    _route_lines(console, ec2, "route table of VPC A", net.rtb_a)
+    _route_lines(console, ec2, "route table of VPC B", net.rtb_b)
+    console.print(f"  reachability {net.ip_a} -> {net.ip_b}: {_reachability(ec2, net).reason}")
+    tags = _tags(ec2, peering_id)
+    status = tags.get(STATUS_TAG, "(no status tag)")
+    console.print(f"  {peering_id} {STATUS_TAG} = {status}")
+    console.print(f"  execution {execution_arn} ({described['status']})")
+    console.print(f"  show it:  peering executions show {execution_arn} --endpoint-url {emulator.url}")
+    if status in SUCCESS:
+        console.print(f"[bold green]ok:[/] the peering is {status}.")
+        return 0
+    why = tags.get(REASON_TAG) or described.get("cause") or described.get("error") or "no reason was recorded"
+    console.print(f"[bold red]failed:[/] the peering ended {status}, not routed: {why}")
+    return 1
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port; 0 picks a free one.")] = 0,
+) -> None:
+    """Reproduce the seed scenario with the automation deployed in the emulator, before and after."""
+    # Bound to the real stdout now: the functions' output is redirected to stderr while the demo runs.
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    emulator = Emulator(port=port)
+    try:
+        with _quiet_functions():
+            url = _start(emulator)
+            console.print(f"emulator: {url} (stack {emulator.stack_name} deployed from template.yaml)")
+            code = _run_demo(console, emulator)
+    finally:
+        emulator.stop()
+    raise typer.Exit(code)
