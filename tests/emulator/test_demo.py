@@ -34,7 +34,9 @@ def test_demo_routes_the_seed_peering_and_shows_before_and_after():
     assert re.search(r"^\s+0\.0\.0\.0/0\s+-> igw-", after, re.M)
     assert "reachable: " in after and "unreachable" not in after
     assert f"{pcx} peering-automation/status = routed" in after
-    assert re.search(r"peering executions show arn:aws:states:\S+:execution:\S+ --endpoint-url http://127\.0\.0\.1:\d+",
-                     after)
+    shown = after.partition("== The execution")[2]
+    assert re.search(rf"^\s+peering: {pcx}$", shown, re.M) and "status: routed" in shown
+    assert re.search(r"^\s+\+\S+\s+ApplyRoutes\s", shown, re.M), "the timeline lists the stages"
+    assert re.search(r"peering executions show arn:aws:states:\S+:execution:\S+ --endpoint-url http://127", shown)
     assert "workflow [succeeded" in out
     assert "Traceback" not in result.stderr

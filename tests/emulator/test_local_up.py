@@ -114,6 +114,17 @@ def executions_for(server: Server, pcx: str) -> list[dict]:
     return [e for e in sfn.list_executions(stateMachineArn=machine)["executions"] if e["name"].startswith(f"{pcx}-")]
 
 
+def wait_for_executions(server: Server, pcx: str, timeout: float = STATUS_TIMEOUT) -> list[dict]:
+    """The peering's executions once none is running (the status tag is set before the run ends)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = executions_for(server, pcx)
+        if found and all(e["status"] != "RUNNING" for e in found):
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{pcx}'s executions still running after {timeout:.0f} s")
+
+
 def routes_to(ec2, table: str, pcx: str) -> list[str]:
     return [dest for dest, target in seed.routes(ec2, table) if target == pcx]
 
@@ -130,7 +141,15 @@ def test_tagging_an_untagged_peering_with_create_tags_starts_the_workflow_and_ro
     assert wait_for_status(ec2, pcx) == "routed"
     assert routes_to(ec2, net.rtb_a, pcx) == ["10.7.0.0/16"]
     assert routes_to(ec2, net.rtb_b, pcx) == ["10.6.0.0/16"]
-    assert [e["status"] for e in executions_for(server, pcx)] == ["SUCCEEDED"]
+    assert [e["status"] for e in wait_for_executions(server, pcx)] == ["SUCCEEDED"]
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "peering_tools.cli", "executions", "list", "--json", "--endpoint-url", server.url,
+         "--region", REGION], capture_output=True, text=True, timeout=60, env=child_env())
+    assert listed.returncode == 0, listed.stderr
+    rows = [row for row in json.loads(listed.stdout) if row["peeringId"] == pcx]
+    assert len(rows) == 1 and rows[0]["status"] == "routed"
+    assert (rows[0]["requester"]["vpcId"], rows[0]["accepter"]["vpcId"]) == (net.vpc_a, net.vpc_b)
 
 
 def test_the_same_tag_step_with_the_aws_cli_starts_the_workflow(server):

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from . import inprocess, routecheck, seed
+from . import executions, inprocess, routecheck, seed
 from .emulator import Emulator, EmulatorError
 from .template import TemplateError
 
@@ -234,8 +234,13 @@ def _run_demo(console: Console, emulator: Emulator) -> int:
     tags = _tags(ec2, peering_id)
     status = tags.get(STATUS_TAG, "(no status tag)")
     console.print(f"  {peering_id} {STATUS_TAG} = {status}")
-    console.print(f"  execution {execution_arn} ({described['status']})")
-    console.print(f"  show it:  peering executions show {execution_arn} --endpoint-url {emulator.url}")
+    _heading(console, "The execution, as `peering executions show` prints it")
+    aws = executions.Aws(region=emulator.region, endpoint_url=emulator.url)
+    detail = executions.detail_from(described, executions.all_events(aws, execution_arn))
+    for line in executions.show_lines(detail):
+        console.print(f"  {line}", markup=False)
+    console.print(f"  (against a running `peering local up`: peering executions show {execution_arn} "
+                  "--endpoint-url http://127.0.0.1:PORT)")
     if status in SUCCESS:
         console.print(f"[bold green]ok:[/] the peering is {status}.")
         return 0
