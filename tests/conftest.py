@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from peering_tools import deploy, seed, template, timewarp
+from peering_tools import deploy, emulated_network, seed, template, timewarp
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -102,9 +102,13 @@ def make_stack(aws: None):
     timewarp.compress(0.0)
 
     def _make(**parameters: str) -> Stack:
-        return Stack(deploy.deploy(template.stack_spec(parameters, account_id=ACCOUNT, region=REGION)))
+        spec = template.stack_spec(parameters, account_id=ACCOUNT, region=REGION)
+        emulated_network.install(emulated_network.EmulatedNetwork(
+            lambda service: boto3.client(service, region_name=REGION), spec.functions["ProbeFunction"].name))
+        return Stack(deploy.deploy(spec))
 
     yield _make
+    emulated_network.uninstall()
     timewarp.restore()
 
 

@@ -1,4 +1,4 @@
-"""Verify: the reachability seam. Until the probe exists it reports that nothing was checked."""
+"""Verify: the probe's results explained by the path analysis, both ways; the verdict verified or failed."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -62,7 +62,7 @@ def test_list_shows_each_run_with_its_peering_and_status(runs):
     lines = result.stdout.splitlines()
     assert lines[0].split("\t") == list(executions.LIST_COLUMNS)
     rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
-    assert rows[pcx_of(runs.routed)][3] == "routed"
+    assert rows[pcx_of(runs.routed)][3] == "verified"
     assert rows[pcx_of(runs.rejected)][3] == "rejected"
     assert rows[pcx_of(runs.failed)][3:5] == ["failed", "plan-routes"]
     assert rows[pcx_of(runs.failed)][1].startswith("vpc-")  # from the history: the run has no output
@@ -74,7 +74,7 @@ def test_list_json_is_newest_first_and_honours_max(runs):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [r["peeringId"] for r in rows] == [pcx_of(runs.failed), pcx_of(runs.rejected), pcx_of(runs.routed)]
-    assert [r["status"] for r in rows] == ["failed", "rejected", "routed"]
+    assert [r["status"] for r in rows] == ["failed", "rejected", "verified"]
     assert rows[2]["executionArn"] == runs.routed["executionArn"]
     assert set(rows[0]["requester"]) == {"vpcId", "accountId", "region"}
     assert all(isinstance(r["durationSeconds"], float) for r in rows)

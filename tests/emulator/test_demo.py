@@ -27,15 +27,16 @@ def test_demo_routes_the_seed_peering_and_shows_before_and_after():
     # before: A has its default route and no route to B; B has only its local route; unreachable, with why
     assert re.search(r"^\s+0\.0\.0\.0/0\s+-> igw-", before, re.M)
     assert not re.search(r"-> pcx-", before)
-    assert re.search(r"unreachable: route table rtb-\w+ of subnet-\w+ \(VPC A\) has no route to 10\.7\.0\.0/16", before)
+    assert re.search(r"unreachable: route table rtb-\w+ of subnet-\w+ \(peeringVPC-A\) has no route to 10\.7\.0\.0/16",
+                     before)
     # after: each side routes the other's CIDR to the peering; A keeps its default route
     assert re.search(rf"^\s+10\.7\.0\.0/16\s+-> {pcx}$", after, re.M)
     assert re.search(rf"^\s+10\.6\.0\.0/16\s+-> {pcx}$", after, re.M)
     assert re.search(r"^\s+0\.0\.0\.0/0\s+-> igw-", after, re.M)
     assert "reachable: " in after and "unreachable" not in after
-    assert f"{pcx} peering-automation/status = routed" in after
+    assert f"{pcx} peering-automation/status = verified" in after
     shown = after.partition("== The execution")[2]
-    assert re.search(rf"^\s+peering: {pcx}$", shown, re.M) and "status: routed" in shown
+    assert re.search(rf"^\s+peering: {pcx}$", shown, re.M) and "status: verified" in shown
     assert re.search(r"^\s+\+\S+\s+ApplyRoutes\s", shown, re.M), "the timeline lists the stages"
     assert re.search(r"peering executions show arn:aws:states:\S+:execution:\S+ --endpoint-url http://127", shown)
     assert "workflow [succeeded" in out

@@ -138,7 +138,7 @@ def test_tagging_an_untagged_peering_with_create_tags_starts_the_workflow_and_ro
 
     ec2.create_tags(Resources=[pcx], Tags=[{"Key": seed.TRIGGER_TAG, "Value": "true"}])
 
-    assert wait_for_status(ec2, pcx) == "routed"
+    assert wait_for_status(ec2, pcx) == "verified"
     assert routes_to(ec2, net.rtb_a, pcx) == ["10.7.0.0/16"]
     assert routes_to(ec2, net.rtb_b, pcx) == ["10.6.0.0/16"]
     assert [e["status"] for e in wait_for_executions(server, pcx)] == ["SUCCEEDED"]
@@ -148,7 +148,7 @@ def test_tagging_an_untagged_peering_with_create_tags_starts_the_workflow_and_ro
          "--region", REGION], capture_output=True, text=True, timeout=60, env=child_env())
     assert listed.returncode == 0, listed.stderr
     rows = [row for row in json.loads(listed.stdout) if row["peeringId"] == pcx]
-    assert len(rows) == 1 and rows[0]["status"] == "routed"
+    assert len(rows) == 1 and rows[0]["status"] == "verified"
     assert (rows[0]["requester"]["vpcId"], rows[0]["accepter"]["vpcId"]) == (net.vpc_a, net.vpc_b)
 
 
@@ -164,7 +164,7 @@ def test_the_same_tag_step_with_the_aws_cli_starts_the_workflow(server):
     )
 
     assert cli.returncode == 0, cli.stderr
-    assert wait_for_status(ec2, pcx) == "routed"
+    assert wait_for_status(ec2, pcx) == "verified"
     assert routes_to(ec2, net.rtb_a, pcx) == ["10.7.0.0/16"]
 
 
@@ -184,7 +184,7 @@ def test_a_disabled_rule_does_not_fire_and_fires_again_once_enabled(server):
         events.enable_rule(Name=rule)
 
     ec2.create_tags(Resources=[pcx], Tags=[{"Key": seed.TRIGGER_TAG, "Value": "TRUE"}])  # the same call, enabled
-    assert wait_for_status(ec2, pcx) == "routed"
+    assert wait_for_status(ec2, pcx) == "verified"
 
 
 def test_calls_made_with_assumed_role_credentials_put_cloudtrail_events_on_that_accounts_bus(server):

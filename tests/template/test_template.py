@@ -93,7 +93,11 @@ def test_error_names_in_the_definition_are_the_library_error_classes():
 def test_failures_go_through_rollback_and_report_to_a_fail_state():
     states = ASL["States"]
     caught_to = {c["Next"] for s in states.values() for c in s.get("Catch", [])}
-    assert caught_to <= {"Rollback", "ReportFailure", "ReportFailed"}
+    assert caught_to <= {"Rollback", "ReportFailure", "ReportFailed", "Verify"}
+    # verification failures keep the routes: neither the probe nor the verdict stage rolls back
+    assert states["Probe"]["Catch"][0]["Next"] == "Verify"
+    assert states["PrepareProbe"]["Catch"][0]["Next"] == "ReportFailure"
+    assert states["Verify"]["Catch"][0]["Next"] == "ReportFailure"
     assert states["Rollback"]["Next"] == "ReportFailure" and states["ReportFailure"]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail" and states["ReportFailed"]["Type"] == "Fail"
 
@@ -113,9 +117,9 @@ def _statements(cfn: dict, role_logical_id: str) -> list[dict]:
     for arn in role.get("ManagedPolicyArns", []):
         if isinstance(arn, dict) and "Ref" in arn:
             found += resources[arn["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
-        elif isinstance(arn, dict) and "Fn::If" in arn:
-            ref = arn["Fn::If"][1]
-            found += resources[ref["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+        elif isinstance(arn, dict) and "Fn::If" in arn and isinstance(arn["Fn::If"][1], dict) \
+                and "Ref" in arn["Fn::If"][1]:
+            found += resources[arn["Fn::If"][1]["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
     return found
 
 
@@ -162,7 +166,7 @@ def test_topic_is_encrypted_and_logs_expire(cfn):
 
 def test_functions_are_python313_on_arm64_with_the_layer(cfn):
     functions = [r["Properties"] for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(functions) == 10
+    assert len(functions) == 12
     for props in functions:
         assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
         (layer,) = props["Layers"]

@@ -29,7 +29,7 @@ def test_settings_parse_lists_and_flags():
 @pytest.mark.parametrize("env, fragment", [
     ({}, "STACK_ACCOUNT_ID"),
     ({"STACK_ACCOUNT_ID": "1", "ALLOWED_PEER_CIDRS": "10.0.0.0/33"}, "not a CIDR block"),
-    ({"STACK_ACCOUNT_ID": "1", "ROUTE_TABLE_QUOTA": "fifty"}, "whole numbers"),
+    ({"STACK_ACCOUNT_ID": "1", "ROUTE_TABLE_QUOTA": "fifty"}, "must be numbers"),
 ])
 def test_bad_settings_are_one_sentence_errors(env, fragment):
     with pytest.raises(InvalidInput, match=fragment):

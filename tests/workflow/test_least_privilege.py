@@ -74,7 +74,8 @@ def _exercise(stack, ec2, network, monkeypatch):
 
 
 def test_each_role_allows_what_its_function_calls_and_no_unused_ec2_mutation(
-        recorded_calls, stack, ec2, network, monkeypatch):
+        recorded_calls, make_stack, ec2, network, monkeypatch):
+    stack = make_stack(ProbeSubnetIds=network.subnet_a, ProbeSecurityGroupIds=network.sg_a)
     _exercise(stack, ec2, network, monkeypatch)
     source = template.load()
     cfn = template.translate(source, template._parameter_values(source, {}))[0]

@@ -19,14 +19,14 @@ def output(described: dict) -> dict:
     return json.loads(described["output"])
 
 
-def test_seed_scenario_is_accepted_routed_on_both_sides_and_recorded(stack, ec2, network):
+def test_seed_scenario_is_accepted_routed_on_both_sides_verified_and_recorded(stack, ec2, network):
     pcx = seed.request_peering(ec2, network)
 
     described = stack.run(pcx)
 
     assert described["status"] == "SUCCEEDED"
     summary = output(described)
-    assert summary["status"] == "routed"
+    assert summary["status"] == "verified"
     assert summary["executionArn"] == described["executionArn"]
     peering = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0]
     assert peering["Status"]["Code"] == "active"
@@ -34,7 +34,7 @@ def test_seed_scenario_is_accepted_routed_on_both_sides_and_recorded(stack, ec2,
         [("0.0.0.0/0", network.igw_a), ("10.6.0.0/16", "local"), ("10.7.0.0/16", pcx)])
     assert seed.routes(ec2, network.rtb_b) == sorted([("10.6.0.0/16", pcx), ("10.7.0.0/16", "local")])
     tags = peering_tags(ec2, pcx)
-    assert tags[STATUS] == "routed"
+    assert tags[STATUS] == "verified"
     assert tags["peering-automation/execution"] == described["executionArn"]
     assert peering["RequesterVpcInfo"]["PeeringOptions"]["AllowDnsResolutionFromRemoteVpc"] is True
     assert peering["AccepterVpcInfo"]["PeeringOptions"]["AllowDnsResolutionFromRemoteVpc"] is True
@@ -47,7 +47,8 @@ def test_history_shows_every_stage_in_order(stack, ec2, network):
     arn = stack.run(pcx)["executionArn"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in stack.history(arn) if "stateEnteredEventDetails" in e]
     expected = ["Init", "Inspect", "Decide", "Accept", "WaitForActive", "CheckActive", "IsActive", "PlanRoutes",
-                "ApplyRoutes", "ConfigureDns", "Verify", "Report", "Done"]
+                "ApplyRoutes", "ConfigureDns", "PrepareProbe", "ProbeApplicable", "Verify", "Report", "Outcome",
+                "Done"]
     assert [s for s in entered if s not in ("RouteRequesterSide", "RouteAccepterSide")] == expected
     assert {"RouteRequesterSide", "RouteAccepterSide"} <= set(entered)
 
@@ -59,7 +60,7 @@ def test_a_second_run_on_the_active_peering_is_a_no_op(stack, ec2, network):
 
     described = stack.run(pcx, "second")
 
-    assert output(described)["status"] == "routed"
+    assert output(described)["status"] == "verified"
     assert output(described)["routesCreated"] == []
     assert all_route_tables(ec2) == before
 
@@ -142,7 +143,7 @@ def test_secondary_cidr_and_ipv6_blocks_are_routed_in_every_table(stack, ec2, ne
 
     summary = output(stack.run(pcx))
 
-    assert summary["status"] == "routed"
+    assert summary["status"] == "verified"
     for rtb in (network.rtb_a, extra_a):
         routes = seed.routes(ec2, rtb)
         for destination in ("10.7.0.0/16", "10.8.0.0/16", ipv6[network.vpc_b]):
@@ -156,7 +157,7 @@ def test_table_tagged_skip_is_left_out(stack, ec2, network):
     ec2.create_tags(Resources=[skipped], Tags=[{"Key": "peering-automation/skip", "Value": "true"}])
     pcx = seed.request_peering(ec2, network)
 
-    assert output(stack.run(pcx))["status"] == "routed"
+    assert output(stack.run(pcx))["status"] == "verified"
     assert seed.routes(ec2, skipped) == [("10.6.0.0/16", "local")]
 
 
@@ -194,7 +195,7 @@ def test_dns_can_be_left_off(make_stack, ec2, network):
 
     summary = output(stack.run(pcx))
 
-    assert summary["status"] == "routed" and summary["dns"]["enabled"] is False
+    assert summary["status"] == "verified" and summary["dns"]["enabled"] is False
     peering = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0]
     assert not peering["RequesterVpcInfo"].get("PeeringOptions", {}).get("AllowDnsResolutionFromRemoteVpc")
 
@@ -264,3 +265,81 @@ def test_intake_refuses_malformed_events_without_error_or_execution(stack, event
     assert "FunctionError" not in response
     assert result["started"] == [] and result["reason"].startswith("The event is not a CloudTrail API call event")
     assert stack.sfn.list_executions(stateMachineArn=stack.deployed.state_machine_arn)["executions"] == []
+
+
+# -- verification: the probe and the path analysis ------------------------------------------------
+
+def test_probe_in_vpc_a_reaches_b_and_the_run_is_verified(make_stack, ec2, network):
+    stack = make_stack(ProbeSubnetIds=network.subnet_a, ProbeSecurityGroupIds=network.sg_a)
+    pcx = seed.request_peering(ec2, network)
+
+    described = stack.run(pcx)
+
+    summary = output(described)
+    assert (described["status"], summary["status"]) == ("SUCCEEDED", "verified")
+    verification = summary["verification"]
+    assert verification["probeApplicable"] is True
+    assert [(r["target"]["host"], r["target"]["port"], r["reachable"]) for r in verification["probeResults"]] == [
+        (network.ip_b, 22, True)]
+    assert f"reached {network.ip_b}:22" in summary["reason"]
+    assert peering_tags(ec2, pcx)[STATUS] == "verified"
+
+
+def test_security_group_that_blocks_the_probe_fails_naming_it_and_keeps_the_routes(make_stack, ec2, network):
+    """Given B's instance group does not admit the probe port, the run fails naming that group; routes stay."""
+    stack = make_stack(ProbeSubnetIds=network.subnet_a, ProbeSecurityGroupIds=network.sg_a, ProbeAttempts="2")
+    ec2.revoke_security_group_ingress(GroupId=network.sg_b, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.6.0.0/16"}]}])
+    pcx = seed.request_peering(ec2, network)
+
+    described = stack.run(pcx)
+
+    assert (described["status"], described["error"]) == ("FAILED", "VerificationFailed")
+    assert network.sg_b in described["cause"] and "22" in described["cause"]
+    assert peering_tags(ec2, pcx)[STATUS] == "failed"
+    assert ("10.7.0.0/16", pcx) in seed.routes(ec2, network.rtb_a), "a failed verification keeps the routes"
+    assert ("10.6.0.0/16", pcx) in seed.routes(ec2, network.rtb_b)
+    probes = [e for e in stack.history(described["executionArn"])
+              if e.get("stateEnteredEventDetails", {}).get("name") == "Probe"]
+    assert len(probes) == 2, "the probe is retried while routes propagate, as many times as ProbeAttempts"
+
+
+def test_probe_targets_tag_overrides_the_instances(make_stack, ec2, network):
+    stack = make_stack(ProbeSubnetIds=network.subnet_a, ProbeSecurityGroupIds=network.sg_a, ProbeAttempts="1")
+    pcx = seed.request_peering(ec2, network)
+    ec2.create_tags(Resources=[pcx], Tags=[{"Key": "peering-automation/probe-targets",
+                                            "Value": f"{network.ip_b}:22, {network.ip_b}:5432"}])
+
+    described = stack.run(pcx)
+
+    assert described["status"] == "FAILED"  # 22 answers, 5432 is not admitted by B's group
+    assert f"{network.ip_b}" in described["cause"] and "5432" in described["cause"]
+    assert network.sg_b in described["cause"]
+
+
+def test_probe_outside_both_vpcs_is_not_applicable_and_the_analysis_decides(make_stack, ec2, network):
+    elsewhere = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=elsewhere, CidrBlock="10.99.1.0/24")["Subnet"]["SubnetId"]
+    stack = make_stack(ProbeSubnetIds=subnet)
+    pcx = seed.request_peering(ec2, network)
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "verified"
+    assert summary["verification"]["probeApplicable"] is False
+    assert f"The probe runs in {elsewhere}, which is neither side of {pcx}" in summary["reason"]
+    assert [p["reachable"] for p in summary["verification"]["paths"]] == [True, True], "both ways"
+
+
+def test_without_running_instances_nothing_is_verified_and_the_run_ends_routed(stack, ec2):
+    a = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    b = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    pcx = ec2.create_vpc_peering_connection(VpcId=a, PeerVpcId=b, TagSpecifications=[
+        {"ResourceType": "vpc-peering-connection", "Tags": [{"Key": seed.TRIGGER_TAG, "Value": "true"}]}],
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "routed"
+    assert summary["verification"]["performed"] is False
+    assert "has no running instance" in summary["verification"]["reason"]

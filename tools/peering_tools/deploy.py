@@ -61,6 +61,9 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
         kwargs = {"FunctionName": fn.name, "Runtime": fn.runtime, "Role": role_arn, "Handler": fn.handler,
                   "Environment": {"Variables": fn.environment}, "Timeout": fn.timeout,
                   "Architectures": fn.architectures}
+        if fn.vpc_config:
+            kwargs["VpcConfig"] = {"SubnetIds": fn.vpc_config.get("SubnetIds", []),
+                                   "SecurityGroupIds": fn.vpc_config.get("SecurityGroupIds", [])}
         try:
             arn = lam.create_function(Code={"ZipFile": code}, **kwargs)["FunctionArn"]
         except lam.exceptions.ResourceConflictException:

@@ -35,7 +35,7 @@ from moto.ec2.responses import EC2Response
 from moto.events.models import Rule, events_backends
 from moto.server import ThreadedMotoServer
 
-from . import cloudtrail, deploy, eventpattern, inprocess, template, timewarp
+from . import cloudtrail, deploy, emulated_network, eventpattern, inprocess, template, timewarp
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +205,20 @@ class Emulator:
         inprocess.set_process_env(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
                                   AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"])
         timewarp.compress(TIME_FACTOR)
+        self._deploy(spec)
+        emulated_network.install(emulated_network.EmulatedNetwork(
+            self.client, spec.functions["ProbeFunction"].name))  # the probe never opens a socket here
+        return self.url
+
+    def redeploy(self, **overrides: str) -> None:
+        """Update the stack with more parameter overrides, as `sam deploy --parameter-overrides` would."""
+        self.parameter_overrides.update(overrides)
+        self._deploy(template.stack_spec(self.parameter_overrides, account_id=self.account, region=self.region,
+                                         stack_name=self.stack_name))
+
+    def _deploy(self, spec: template.StackSpec) -> None:
         session = boto3.session.Session(region_name=self.region, **CREDENTIALS)
         self.stack = deploy.deploy(spec, session=session, endpoint_url=self.url)
-        return self.url
 
     def stop(self) -> None:
         """Stop serving and put every patched seam back."""
@@ -221,6 +232,7 @@ class Emulator:
         EC2Response.call_action = _original_call_action
         Rule.send_to_targets = _original_send_to_targets
         timewarp.restore()
+        emulated_network.uninstall()
         inprocess.uninstall()
         for key, value in self._saved_config.items():
             default_user_config[key] = value  # type: ignore[literal-required]

@@ -413,6 +413,18 @@ def _note_reason(r: dict) -> str:
     return one_sentence(r.get("reason"))
 
 
+def _note_probe(r: dict) -> str:
+    if not r.get("applicable"):
+        return f"not applicable: {one_sentence(r.get('reason'))}"
+    results = r.get("results") or []
+    if not results:
+        return f"{_count(r.get('targets'))} target(s) planned: {one_sentence(r.get('reason'))}"
+    answered = sum(1 for x in results if x.get("reachable"))
+    errors = sorted({x.get("error") for x in results if x.get("error")})
+    tail = f" ({', '.join(errors)})" if errors else ""
+    return f"attempt {r.get('attempt', '?')}: {answered}/{len(results)} target(s) answered{tail}"
+
+
 def _note_rollback(r: dict) -> str:
     return f"removed {_count(r.get('removed'))} route(s), left {_count(r.get('leftAlone'))} alone"
 
@@ -430,6 +442,8 @@ STATE_NOTES: dict[str, Callable[[Any], str]] = {
     "RouteRequesterSide": _note_apply_side,
     "RouteAccepterSide": _note_apply_side,
     "ConfigureDns": _note_reason,
+    "PrepareProbe": _note_probe,
+    "Probe": _note_probe,
     "Verify": _note_reason,
     "Rollback": _note_rollback,
     "Report": _note_report,

@@ -24,7 +24,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from . import executions, inprocess, routecheck, seed
+from peering.analysis import PathResult, analyze, endpoint_for_ip
+from peering.aws.network import read_snapshot
+
+from . import executions, inprocess, seed
 from .emulator import Emulator, EmulatorError
 from .template import TemplateError
 
@@ -32,7 +35,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 STATUS_TAG = "peering-automation/status"
 REASON_TAG = "peering-automation/reason"
-SUCCESS = ("routed", "verified")
+SUCCESS = ("verified",)
+PROBE_PORT = 22
 EXECUTION_START_TIMEOUT = 20.0
 EXECUTION_TIMEOUT = 45.0
 POLL = 0.2
@@ -141,11 +145,19 @@ def _route_lines(console: Console, ec2: Any, label: str, table_id: str) -> None:
         console.print(f"    {destination:<16} -> {target}")
 
 
-def _reachability(ec2: Any, net: seed.SeedNetwork) -> routecheck.Verdict:
-    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [net.vpc_a, net.vpc_b]}])["RouteTables"]
-    a = routecheck.Endpoint("VPC A", net.vpc_a, net.subnet_a, net.ip_a, "10.6.0.0/16")
-    b = routecheck.Endpoint("VPC B", net.vpc_b, net.subnet_b, net.ip_b, "10.7.0.0/16")
-    return routecheck.check(tables, a, b)
+def _reachability(ec2: Any, net: seed.SeedNetwork) -> PathResult:
+    """A's instance to B's on the probe port, by the project's path analysis over the emulator's state."""
+    snapshot = read_snapshot([(ec2, [net.vpc_a, net.vpc_b])])
+    source = endpoint_for_ip(snapshot, net.ip_a)
+    assert source is not None, "the seed network has an instance in VPC A"
+    return analyze(snapshot, source, net.ip_b, PROBE_PORT)
+
+
+def _reachability_line(ec2: Any, net: seed.SeedNetwork) -> str:
+    result = _reachability(ec2, net)
+    verdict = "reachable" if result.reachable else "unreachable"
+    return f"  reachability {net.ip_a} -> {net.ip_b}:{PROBE_PORT} (emulated network, path analysis): {verdict}: " \
+           f"{result.reason}"
 
 
 @contextlib.contextmanager
@@ -211,10 +223,13 @@ def _run_demo(console: Console, emulator: Emulator) -> int:
     ec2, sfn = emulator.client("ec2"), emulator.client("stepfunctions")
     net = seed.build(ec2)
     _show_seed(console, net)
+    emulator.redeploy(ProbeSubnetIds=net.subnet_a, ProbeSecurityGroupIds=net.sg_a)
+    console.print(f"  the stack's probe function is attached to VPC A: subnet {net.subnet_a}, security group "
+                  f"{net.sg_a} (sam deploy --parameter-overrides ProbeSubnetIds=... ProbeSecurityGroupIds=...)")
     _heading(console, "Before")
     _route_lines(console, ec2, "route table of VPC A", net.rtb_a)
     _route_lines(console, ec2, "route table of VPC B", net.rtb_b)
-    console.print(f"  reachability {net.ip_a} -> {net.ip_b}: {_reachability(ec2, net).reason}")
+    console.print(_reachability_line(ec2, net))
 
     _heading(console, "The peering, tagged for automation")
     peering_id = seed.request_peering(ec2, net, tagged=True)
@@ -230,7 +245,7 @@ def _run_demo(console: Console, emulator: Emulator) -> int:
     _heading(console, "After")
     _route_lines(console, ec2, "route table of VPC A", net.rtb_a)
     _route_lines(console, ec2, "route table of VPC B", net.rtb_b)
-    console.print(f"  reachability {net.ip_a} -> {net.ip_b}: {_reachability(ec2, net).reason}")
+    console.print(_reachability_line(ec2, net))
     tags = _tags(ec2, peering_id)
     status = tags.get(STATUS_TAG, "(no status tag)")
     console.print(f"  {peering_id} {STATUS_TAG} = {status}")
@@ -245,7 +260,7 @@ def _run_demo(console: Console, emulator: Emulator) -> int:
         console.print(f"[bold green]ok:[/] the peering is {status}.")
         return 0
     why = tags.get(REASON_TAG) or described.get("cause") or described.get("error") or "no reason was recorded"
-    console.print(f"[bold red]failed:[/] the peering ended {status}, not routed: {why}")
+    console.print(f"[bold red]failed:[/] the peering ended {status}, not verified: {why}")
     return 1
 
 

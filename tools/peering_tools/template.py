@@ -65,6 +65,7 @@ class FunctionSpec:
     environment: dict[str, str]
     architectures: list[str] = field(default_factory=lambda: ["arm64"])
     timeout: int = 60
+    vpc_config: dict[str, list[str]] | None = None
 
 
 @dataclass
@@ -154,11 +155,15 @@ def translate(template: dict, parameters: dict[str, str], region: str = "us-east
 class Resolver:
     """Resolves the intrinsic functions the template uses, for one account, region and stack."""
 
-    def __init__(self, cfn: dict, parameters: dict[str, str], account: str, region: str, stack: str):
+    def __init__(self, cfn: dict, parameters: dict[str, str], account: str, region: str, stack: str,
+                 list_parameters: frozenset[str] = frozenset()):
         self.resources = cfn.get("Resources", {})
         self.region, self.account, self.stack = region, account, stack
+        # CommaDelimitedList / List<...> parameters are lists to Ref, as in CloudFormation ("" -> [""])
+        lists = {name: parameters[name].split(",") for name in list_parameters}
         self.refs: dict[str, Any] = {
             **parameters,
+            **lists,
             "AWS::AccountId": account,
             "AWS::Region": region,
             "AWS::Partition": "aws",
@@ -267,6 +272,11 @@ class Resolver:
 
 
 # -- the stack -------------------------------------------------------------------------------------
+def _present(value: Any) -> Any:
+    """None for a property that is absent or resolved to AWS::NoValue."""
+    return None if value is NO_VALUE or value is None else value
+
+
 def _string_env(variables: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in variables.items()}
 
@@ -284,7 +294,9 @@ def stack_spec(
     template = load(template_path)
     values = _parameter_values(template, parameters or {})
     cfn, paths = translate(template, values, region)
-    resolver = Resolver(cfn, values, account_id, region, stack_name)
+    list_parameters = frozenset(name for name, p in template.get("Parameters", {}).items()
+                                if str(p.get("Type", "")).startswith(("CommaDelimitedList", "List<")))
+    resolver = Resolver(cfn, values, account_id, region, stack_name, list_parameters)
     functions: dict[str, FunctionSpec] = {}
     rules: list[RuleSpec] = []
     machine_name = definition = topic_name = ""
@@ -304,6 +316,7 @@ def stack_spec(
                 environment=_string_env(env),
                 architectures=props.get("Architectures", ["x86_64"]),
                 timeout=int(props.get("Timeout", 3)),
+                vpc_config=_present(resolver.resolve(props.get("VpcConfig"))),
             )
         elif kind == "AWS::Events::Rule":
             targets = resolver.resolve(props.get("Targets", []))

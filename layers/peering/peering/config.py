@@ -13,6 +13,7 @@ STATUS_TAG = "peering-automation/status"
 EXECUTION_TAG = "peering-automation/execution"
 REASON_TAG = "peering-automation/reason"
 SKIP_TAG = "peering-automation/skip"
+PROBE_TARGETS_TAG = "peering-automation/probe-targets"
 DEFAULT_TRIGGER_TAG = "peering-automation/auto-accept"
 
 
@@ -39,6 +40,12 @@ class Settings:
     accepter_role_name: str | None = None
     accepter_role_external_id: str | None = None
     state_machine_arn: str | None = None
+    probe_subnet_ids: tuple[str, ...] = ()
+    probe_security_group_ids: tuple[str, ...] = ()
+    default_probe_port: int = 22
+    max_probe_targets: int = 5
+    probe_timeout_seconds: float = 3.0
+    probe_attempts: int = 4
 
     @property
     def requester_allow_list(self) -> tuple[str, ...]:
@@ -60,8 +67,14 @@ class Settings:
         try:
             quota = int(env.get("ROUTE_TABLE_QUOTA", "50"))
             checks = int(env.get("MAX_ACTIVATION_CHECKS", "24"))
+            port = int(env.get("DEFAULT_PROBE_PORT", "22"))
+            max_targets = int(env.get("MAX_PROBE_TARGETS", "5"))
+            attempts = int(env.get("PROBE_ATTEMPTS", "4"))
+            probe_timeout = float(env.get("PROBE_TIMEOUT_SECONDS", "3"))
         except ValueError as e:
-            raise InvalidInput("RouteTableQuota and MaxActivationChecks must be whole numbers.") from e
+            raise InvalidInput(
+                "RouteTableQuota, MaxActivationChecks and the probe settings must be numbers."
+            ) from e
         return cls(
             stack_account_id=account,
             trigger_tag_key=env.get("TRIGGER_TAG_KEY", "").strip() or DEFAULT_TRIGGER_TAG,
@@ -74,4 +87,10 @@ class Settings:
             accepter_role_name=env.get("ACCEPTER_ROLE_NAME") or None,
             accepter_role_external_id=env.get("ACCEPTER_ROLE_EXTERNAL_ID") or None,
             state_machine_arn=env.get("STATE_MACHINE_ARN") or None,
+            probe_subnet_ids=_csv(env.get("PROBE_SUBNET_IDS")),
+            probe_security_group_ids=_csv(env.get("PROBE_SECURITY_GROUP_IDS")),
+            default_probe_port=port,
+            max_probe_targets=max_targets,
+            probe_timeout_seconds=probe_timeout,
+            probe_attempts=attempts,
         )

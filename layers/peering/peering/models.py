@@ -135,12 +135,60 @@ class DnsResult(Wire):
     reason: str = ""
 
 
+class ProbeTarget(Wire):
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+class ProbeResult(Wire):
+    target: ProbeTarget
+    reachable: bool
+    latency_ms: float | None = None
+    error: Literal["timeout", "refused", "unreachable", "error"] | None = None
+
+
+class ProbeRound(Wire):
+    """What crosses the probe loop of the state machine: the plan, then each attempt's results."""
+
+    applicable: bool
+    reason: str
+    targets: list[ProbeTarget] = Field(default_factory=list)
+    source_subnet_id: str | None = None
+    source_security_group_ids: list[str] = Field(default_factory=list)
+    attempt: int = 0
+    max_attempts: int = 1
+    timeout_seconds: float = 3.0
+    results: list[ProbeResult] = Field(default_factory=list)
+    all_reachable: bool = False
+
+
+class ProbeRequest(Wire):
+    peering_id: str = Field(pattern=r"^pcx-[0-9a-zA-Z]{1,32}$")
+    probe: ProbeRound
+
+
+class PathVerdict(Wire):
+    """One direction of the path analysis, with the hop that blocks it (if any) in one sentence."""
+
+    source: str
+    destination: str
+    reachable: bool
+    reason: str
+    hops: list[str] = Field(default_factory=list)
+
+
 class Verification(Wire):
-    """Output of the verify stage. ``performed`` is False until the reachability check exists."""
+    """Output of the verify stage: the probe's results and the path analysis, and the verdict."""
 
     performed: bool
     reachable: bool | None = None
     reason: str
+    probe_applicable: bool = False
+    probe_results: list[ProbeResult] = Field(default_factory=list)
+    paths: list[PathVerdict] = Field(default_factory=list)
 
 
 class RollbackResult(Wire):
@@ -193,6 +241,8 @@ class WorkflowState(Wire):
     plan: RoutePlan | None = None
     routes: list[AppliedSide] | None = None
     dns: DnsResult | None = None
+    probe: ProbeRound | None = None
+    probe_error: ErrorInfo | None = None
     verification: Verification | None = None
     rollback: RollbackResult | None = None
     error: ErrorInfo | None = None
@@ -211,6 +261,7 @@ class WorkflowState(Wire):
             ("plan-routes", self.plan is not None),
             ("apply-routes", self.routes is not None),
             ("dns", self.dns is not None),
+            ("probe", self.probe is not None),
             ("verify", self.verification is not None),
         ]
         return path
@@ -230,3 +281,4 @@ class ApplyRequest(Wire):
 
     peering_id: str = Field(pattern=r"^pcx-[0-9a-zA-Z]{1,32}$")
     plan: SidePlan
+

@@ -16,7 +16,7 @@ from . import plan as planning
 from .aws.clients import Clients
 from .aws.ec2 import Ec2
 from .aws.notify import publish, start_execution
-from .config import EXECUTION_TAG, REASON_TAG, STATUS_TAG, Settings
+from .config import EXECUTION_TAG, PROBE_TARGETS_TAG, REASON_TAG, STATUS_TAG, Settings
 from .errors import PeeringError, PeeringNotActive, PeeringNotFound
 from .events import PeeringApiCallEvent, execution_name, trigger_from
 from .models import (
@@ -26,8 +26,12 @@ from .models import (
     AppliedSide,
     DnsResult,
     Inspection,
+    PathVerdict,
     Peering,
     PlannedRoute,
+    ProbeRequest,
+    ProbeRound,
+    ProbeTarget,
     RollbackResult,
     RoutePlan,
     SidePlan,
@@ -37,6 +41,7 @@ from .models import (
     VpcSide,
     WorkflowState,
 )
+from .probe import parse_targets, probe_all
 
 MetricSink = Callable[[str, float], None]
 
@@ -190,12 +195,105 @@ class Workflow:
             done[role] = True
         return DnsResult(enabled=True, sides=done, reason="Each side resolves the other's private DNS names.")
 
+    def prepare_probe(self, state: WorkflowState) -> ProbeRound:
+        """Where the probe runs and what it connects to; not applicable is said, never silently passed."""
+        peering = _inspected(state)
+        settings = self.settings
+        base = {"max_attempts": settings.probe_attempts, "timeout_seconds": settings.probe_timeout_seconds}
+        if not settings.probe_subnet_ids:
+            return ProbeRound(applicable=False, reason="No probe is configured (ProbeSubnetIds is empty).", **base)
+        subnet = settings.probe_subnet_ids[0]
+        probe_vpc = self.ec2().subnet_vpc(subnet)
+        sides = {peering.requester.vpc_id: peering.accepter, peering.accepter.vpc_id: peering.requester}
+        if probe_vpc not in sides:
+            return ProbeRound(applicable=False, reason=(
+                f"The probe runs in {probe_vpc}, which is neither side of {peering.peering_id}, so the live probe "
+                "does not apply."), **base)
+        other = sides[probe_vpc]
+        tagged = peering.tags.get(PROBE_TARGETS_TAG, "").strip()
+        if tagged:
+            targets = parse_targets(tagged, settings.max_probe_targets)
+            origin = f"the {PROBE_TARGETS_TAG} tag"
+        else:
+            ips = self.ec2_for(other).running_instance_ips(other.vpc_id)[: settings.max_probe_targets]
+            targets = [ProbeTarget(host=ip, port=settings.default_probe_port) for ip in ips]
+            origin = f"the running instances of {other.vpc_id}"
+        if not targets:
+            return ProbeRound(applicable=False, reason=f"There is nothing to probe in {other.vpc_id} ({origin}).",
+                              **base)
+        return ProbeRound(applicable=True, reason=f"{len(targets)} target(s) from {origin}.", targets=targets,
+                          source_subnet_id=subnet, source_security_group_ids=list(settings.probe_security_group_ids),
+                          **base)
+
+    def run_probe(self, request: ProbeRequest) -> ProbeRound:
+        """One probe attempt (runs inside the VPC; makes no AWS call)."""
+        probe = request.probe
+        if not probe.applicable:
+            return probe
+        results = probe_all(probe.targets, probe.timeout_seconds)
+        return probe.model_copy(update={
+            "attempt": probe.attempt + 1,
+            "results": results,
+            "all_reachable": bool(results) and all(r.reachable for r in results),
+        })
+
     def verify(self, state: WorkflowState) -> Verification:
-        """The reachability seam: until the probe exists it reports that nothing was checked."""
-        return Verification(
-            performed=False,
-            reason="Reachability was not checked: the probe is not part of this version.",
-        )
+        """The verdict: the probe's results where it applies, explained by the path analysis both ways."""
+        from .analysis import analyze, endpoint_for_ip, endpoint_for_subnet  # noqa: PLC0415
+        from .aws.network import read_snapshot  # noqa: PLC0415
+
+        peering = _inspected(state)
+        snapshot = read_snapshot(self._snapshot_sources(peering), [peering.peering_id])
+        probe = state.probe
+        if probe is not None and probe.applicable:
+            source = endpoint_for_subnet(snapshot, probe.source_subnet_id or "",
+                                         tuple(probe.source_security_group_ids))
+            paths = [_verdict(analyze(snapshot, source, t.host, t.port, peering.peering_id), source.label, str(t))
+                     for t in probe.targets]
+            results = probe.results
+            if state.probe_error is not None:
+                reason = f"The probe function failed ({failure_sentence(state.probe_error)})"
+                return Verification(performed=True, reachable=False, reason=_sentence(reason), probe_applicable=True,
+                                    paths=paths)
+            if probe.all_reachable:
+                reached = ", ".join(f"{r.target} ({r.latency_ms} ms)" for r in results)
+                return Verification(performed=True, reachable=True, probe_applicable=True, probe_results=results,
+                                    paths=paths, reason=f"The probe in {source.label} reached {reached} through "
+                                                        f"{peering.peering_id}.")
+            failed = next(r for r in results if not r.reachable)
+            explained = next((p for p in paths if p.destination == str(failed.target)), None)
+            if explained is not None and not explained.reachable:
+                reason = explained.reason
+            else:
+                reason = (f"The probe could not reach {failed.target} ({failed.error}) although the path analysis "
+                          "finds nothing blocking; check the host's own firewall and that something listens there.")
+            return Verification(performed=True, reachable=False, reason=_sentence(reason), probe_applicable=True,
+                                probe_results=results, paths=paths)
+        paths = []
+        for src_side, dst_side in ((peering.requester, peering.accepter), (peering.accepter, peering.requester)):
+            src, dst = _host_in(snapshot, src_side.vpc_id), _host_in(snapshot, dst_side.vpc_id)
+            if src is None or dst is None:
+                missing = src_side.vpc_id if src is None else dst_side.vpc_id
+                return Verification(performed=False, reason=_sentence(
+                    f"{probe.reason if probe else ''} Nothing to analyse: {missing} has no running instance; "
+                    "the routes are in place".strip()))
+            source = endpoint_for_ip(snapshot, src)
+            result = analyze(snapshot, source, dst, self.settings.default_probe_port, peering.peering_id)
+            paths.append(_verdict(result, source.label, f"{dst}:{self.settings.default_probe_port}"))
+        blocked = next((p for p in paths if not p.reachable), None)
+        if blocked is not None:
+            return Verification(performed=True, reachable=False, reason=_sentence(blocked.reason), paths=paths)
+        return Verification(performed=True, reachable=True, paths=paths, reason=_sentence(
+            f"{probe.reason if probe else ''} The path analysis finds both ways open through "
+            f"{peering.peering_id}".strip()))
+
+    def _snapshot_sources(self, peering: Peering) -> list[tuple[Any, list[str]]]:
+        """One client per (account, region) with the VPCs it can read."""
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for side in (peering.requester, peering.accepter):
+            key = (side.account_id or self.settings.stack_account_id, side.region or self.region)
+            grouped.setdefault(key, []).append(side.vpc_id)
+        return [(self.ec2(account, region).client, vpcs) for (account, region), vpcs in grouped.items()]
 
     # report ------------------------------------------------------------------------------------
     def report(self, state: WorkflowState) -> Summary:
@@ -220,6 +318,24 @@ def _inspected(state: WorkflowState) -> Peering:
     if state.inspection is None or state.inspection.peering is None:
         raise PeeringNotActive(f"{state.peering_id} was not inspected before this stage; the run is incomplete.")
     return state.inspection.peering
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith(".") else f"{text}."
+
+
+def _verdict(result: Any, source: str, destination: str) -> PathVerdict:
+    return PathVerdict(source=source, destination=destination, reachable=result.reachable,
+                       reason=_sentence(result.reason), hops=[h.sentence for h in result.hops])
+
+
+def _host_in(snapshot: Any, vpc_id: str) -> str | None:
+    """The first running instance's (or in-use interface's) IPv4 address in the VPC."""
+    for interface in snapshot.interfaces:
+        if interface.vpc_id == vpc_id and interface.state in ("running", "in-use") and interface.ips:
+            return interface.ips[0]
+    return None
 
 
 def failure_sentence(error: Any) -> str:

@@ -142,6 +142,28 @@ class Ec2:
                     return route
         return None
 
+    def subnet_vpc(self, subnet_id: str) -> str:
+        with translated(f"DescribeSubnets for {subnet_id}"):
+            subnets = self.client.describe_subnets(SubnetIds=[subnet_id]).get("Subnets", [])
+        match = [s["VpcId"] for s in subnets if s.get("SubnetId") == subnet_id]
+        if not match:
+            raise AwsCallFailed(f"Probe subnet {subnet_id} was not found.")
+        return match[0]
+
+    def running_instance_ips(self, vpc_id: str) -> list[str]:
+        """Private IPv4 addresses of the running instances in the VPC, in a stable order."""
+        ips: list[str] = []
+        paginator = self.client.get_paginator("describe_instances")
+        filters = [{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "instance-state-name", "Values": ["running"]}]
+        with translated(f"DescribeInstances in {vpc_id}"):
+            for page in paginator.paginate(Filters=filters):
+                for reservation in page.get("Reservations", []):
+                    for instance in reservation.get("Instances", []):
+                        if instance.get("VpcId") == vpc_id and instance.get("State", {}).get("Name") == "running" \
+                                and instance.get("PrivateIpAddress"):
+                            ips.append(instance["PrivateIpAddress"])
+        return sorted(ips, key=lambda ip: tuple(int(part) for part in ip.split(".")))
+
     # mutations ---------------------------------------------------------------------------------
     def accept(self, peering_id: str) -> str:
         with translated("AcceptVpcPeeringConnection", peering_id):

@@ -1,0 +1,18 @@
+"""Prepare probe: where the probe runs and which targets it connects to (or why the live probe does not apply)."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from peering import runtime
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    state = runtime.parse_state(event, logger)
+    return runtime.run("prepare-probe", logger, lambda: runtime.workflow(metrics).prepare_probe(state))

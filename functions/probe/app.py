@@ -1,0 +1,23 @@
+"""Probe: attached to a VPC (ProbeSubnetIds), opens concurrent TCP connections to the targets, each with a timeout.
+
+It makes no AWS call, so it needs no NAT or VPC endpoint: the targets come in its input.
+"""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from peering import runtime
+from peering.models import ProbeRequest
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    request = runtime.parse(ProbeRequest, event, "probe request")
+    logger.append_keys(peering_id=request.peering_id, attempt=request.probe.attempt + 1)
+    return runtime.run("probe", logger, lambda: runtime.workflow(metrics).run_probe(request))
