@@ -20,7 +20,8 @@ from peering_tools import executions as x
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ASL = Path(__file__).resolve().parents[2] / "statemachine" / "peering.asl.json"
 TOP_LEVEL_SUCCESS = ["Init", "Inspect", "Decide", "Accept", "WaitForActive", "CheckActive", "IsActive", "PlanRoutes",
-                     "ApplyRoutes", "ConfigureDns", "Verify", "Report", "Done"]
+                     "ApplyRoutes", "ConfigureDns", "PrepareProbe", "ProbeApplicable", "Verify", "Report", "Outcome",
+                     "Done"]
 
 
 def load(name: str) -> dict:
@@ -70,12 +71,12 @@ def test_success_outcome_lists_the_routes_the_plan_asked_for_pointing_at_the_pee
 
     outcome = x.outcome_from(run["describe"], run["events"])
 
-    assert outcome.status == "routed" and outcome.stage == "verify"
+    assert outcome.status == "verified" and outcome.stage == "verify"
     assert {(r.route_table_id, r.destination) for r in outcome.routes_created} == planned
     assert {r.target for r in outcome.routes_created} == {pcx}
     assert outcome.routes_removed == () and outcome.rollback_ran is False
     assert outcome.dns["enabled"] is True and outcome.dns["sides"] == {"requester": True, "accepter": True}
-    assert outcome.verification["performed"] is False
+    assert outcome.verification["performed"] is True and outcome.verification["reachable"] is True
     assert outcome.error is None and outcome.cause is None
 
 
@@ -90,7 +91,7 @@ def test_success_row_comes_from_describe_alone():
     assert row.requester == x.VpcRef(**{k: inspected["requester"][c] for k, c in
                                         (("vpc_id", "vpcId"), ("account_id", "accountId"), ("region", "region"))})
     assert row.accepter.vpc_id == inspected["accepter"]["vpcId"]
-    assert (row.status, row.stage, row.execution_status) == ("routed", "verify", "SUCCEEDED")
+    assert (row.status, row.stage, row.execution_status) == ("verified", "verify", "SUCCEEDED")
     stop, start = (x.as_datetime(run["describe"][k]) for k in ("stopDate", "startDate"))
     assert row.duration_seconds == pytest.approx((stop - start).total_seconds())
     wire = row.wire()
@@ -105,7 +106,7 @@ def test_untagged_request_is_rejected_at_inspect_and_goes_straight_to_the_report
     run = load("rejected")
     detail = x.detail_from(run["describe"], run["events"])
 
-    assert [t.state for t in detail.timeline] == ["Init", "Inspect", "Decide", "Report", "Done"]
+    assert [t.state for t in detail.timeline] == ["Init", "Inspect", "Decide", "Report", "Outcome", "Done"]
     assert by_state(detail.timeline)["Decide"].note == "-> Report"
     assert by_state(detail.timeline)["Inspect"].note.startswith("refuse: ")
     assert (detail.row.status, detail.row.stage) == ("rejected", "inspect")
