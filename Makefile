@@ -16,6 +16,7 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 SAM_CLI_VERSION := 1.170.0
+CHECKOV_VERSION := 3.3.30
 AWS_REGION ?= us-east-1
 
 VENV := .venv
@@ -23,6 +24,8 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 VENV_STAMP := $(VENV)/.stamp-installed
 SAM_STAMP := $(SAM_VENV)/.stamp-aws-sam-cli-$(SAM_CLI_VERSION)
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.stamp-checkov-$(CHECKOV_VERSION)
 NODE_STAMP := node_modules/.stamp-npm-ci
 
 # No SAM CLI telemetry. The region is only given to the sam commands (no credentials are needed).
@@ -90,7 +93,16 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 # --- lint ------------------------------------------------------------------------------------
-lint: $(VENV_STAMP) $(SAM_STAMP) $(NODE_STAMP)
+# checkov has its own venv: its pins conflict with the dev and SAM venvs.
+$(CHECKOV_STAMP):
+	$(require-py313)
+	@echo "==> checkov venv ($(CHECKOV_VENV)) checkov==$(CHECKOV_VERSION)"
+	@if ! $(CHECKOV_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then \
+	  rm -rf $(CHECKOV_VENV); "$(PY313)" -m venv $(CHECKOV_VENV); fi
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION) $(PIP_QUIET_FILTER)
+	@touch $@
+
+lint: $(VENV_STAMP) $(SAM_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 	@echo "==> ruff check"
 	$(VENV)/bin/ruff check .
 ifneq ($(CFN_TEMPLATES),)
@@ -104,6 +116,10 @@ ifneq ($(wildcard template.yaml),)
 	$(SAM_ENV) $(SAM) validate --lint --template template.yaml --region $(AWS_REGION)
 else
 	@echo "==> sam validate: no template.yaml yet, skipped"
+endif
+ifneq ($(CFN_TEMPLATES),)
+	@echo "==> checkov $(CFN_TEMPLATES) (skips and their reasons: .checkov.yaml)"
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(foreach f,$(CFN_TEMPLATES),-f $(f))
 endif
 ifneq ($(ASL_FILES),)
 	@echo "==> asl-validator $(ASL_FILES)"
@@ -136,5 +152,5 @@ bench: venv
 
 clean:
 	@echo "==> clean"
-	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam build .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam build .pytest_cache .ruff_cache .hypothesis
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -prune -exec rm -rf {} +

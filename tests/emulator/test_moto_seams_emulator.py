@@ -50,7 +50,8 @@ def test_events_rule_send_to_targets_seam_has_the_signature_the_emulator_replace
     assert params(emulator._original_send_to_targets) == ["self", "original_event", "transform_input"], (
         f"moto moved {cls.__module__}.{cls.__name__}.{name}")
     init = inspect.getsource(cls.__init__)
-    for attribute in ("self.state", "self.targets", "self.event_pattern", "self.account_id", "self.region_name"):
+    for attribute in ("self.state", "self.targets", "self.event_pattern", "self.account_id", "self.region_name",
+                      "self.scheduled_expression"):
         assert attribute in init, f"moto.events.models.Rule no longer has {attribute}"
 
 

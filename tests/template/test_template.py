@@ -46,12 +46,36 @@ def test_rules_match_successful_pcx_tag_calls_only(spec):
     assert created["detail"]["errorCode"] == [{"exists": False}]
     assert created["detail"]["requestParameters"]["tagSpecificationSet"]["items"]["tags"]["key"] == [
         "peering-automation/auto-accept"]
-    assert all(rule.target_function == spec.functions["IntakeFunction"].name for rule in spec.rules)
+    intake = [rule for rule in spec.rules if rule.logical_id.startswith("IntakeFunction")]
+    assert len(intake) == 2 and all(r.target_function == spec.functions["IntakeFunction"].name for r in intake)
+
+
+def test_delete_rule_targets_the_cleanup_and_the_schedule_the_sweeper(spec):
+    rules = {rule.logical_id: rule for rule in spec.rules}
+    deleted = rules["CleanupFunctionPeeringDeleted"]
+    assert deleted.target_function == spec.functions["CleanupFunction"].name
+    assert deleted.pattern["detail"]["eventName"] == ["DeleteVpcPeeringConnection"]
+    assert deleted.pattern["detail"]["errorCode"] == [{"exists": False}]
+    sweep = rules["SweeperFunctionSweep"]
+    assert (sweep.schedule, sweep.pattern) == ("rate(15 minutes)", None)
+    assert sweep.target_function == spec.functions["SweeperFunction"].name
+    custom = {r.logical_id: r for r in template.stack_spec({"SweepSchedule": "rate(5 minutes)"}).rules}
+    assert custom["SweeperFunctionSweep"].schedule == "rate(5 minutes)"
+
+
+def test_the_state_machine_has_the_fixed_name_its_list_permission_is_built_from(cfn, spec):
+    machine = cfn["Resources"]["PeeringStateMachine"]["Properties"]
+    assert machine["StateMachineName"] == {"Fn::Sub": "${AWS::StackName}-PeeringStateMachine"}
+    assert spec.state_machine_name == "peering-autopilot-PeeringStateMachine"
+    (statement,) = cfn["Resources"]["ListWorkflowExecutionsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "states:ListExecutions"
+    assert statement["Resource"]["Fn::Sub"].endswith(":stateMachine:${AWS::StackName}-PeeringStateMachine")
 
 
 def test_trigger_tag_key_parameter_reaches_the_rules_and_the_functions():
     spec = template.stack_spec({"TriggerTagKey": "team/peer-me"})
-    assert all("team/peer-me" in json.dumps(rule.pattern) for rule in spec.rules)
+    intake = [rule for rule in spec.rules if rule.logical_id.startswith("IntakeFunction")]
+    assert intake and all("team/peer-me" in json.dumps(rule.pattern) for rule in intake)
     assert {f.environment["TRIGGER_TAG_KEY"] for f in spec.functions.values()} == {"team/peer-me"}
 
 
@@ -166,7 +190,7 @@ def test_topic_is_encrypted_and_logs_expire(cfn):
 
 def test_functions_are_python313_on_arm64_with_the_layer(cfn):
     functions = [r["Properties"] for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(functions) == 12
+    assert len(functions) == 14
     for props in functions:
         assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
         (layer,) = props["Layers"]

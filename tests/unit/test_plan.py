@@ -58,6 +58,8 @@ def test_seed_peering_is_not_refused():
     ("expired state", {"state": "expired"}, SETTINGS, "is expired"),
     ("foreign requester", {"requester": side("requester", "vpc-a", ["10.6.0.0/16"], account="999999999999")},
      SETTINGS, "Requester account 999999999999 is not in AllowedRequesterAccounts"),
+    ("foreign accepter", {"accepter": side("accepter", "vpc-b", ["10.7.0.0/16"], account="888888888888")},
+     SETTINGS, "Accepter account 888888888888 is not in AllowedAccepterAccounts (111111111111)"),
     ("cidr outside allowed", {}, Settings(stack_account_id="111111111111", allowed_peer_cidrs=("10.6.0.0/16",)),
      "Accepter VPC vpc-b has 10.7.0.0/16, outside AllowedPeerCidrs"),
     ("overlap", {"accepter": side("accepter", "vpc-b", ["10.6.128.0/17"])}, SETTINGS, "overlaps accepter VPC"),

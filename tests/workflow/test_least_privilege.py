@@ -48,7 +48,8 @@ def recorded_calls(monkeypatch):
 
 
 def _exercise(stack, ec2, network, monkeypatch):
-    """A routed run, a refused run and a rolled-back run, so that every stage's calls are seen."""
+    """A routed run, a refused run and a rolled-back run, so that every stage's calls are seen; then the
+    sweeper and the delete cleanup."""
     import json
 
     import boto3
@@ -69,8 +70,43 @@ def _exercise(stack, ec2, network, monkeypatch):
         VpcId=network.vpc_a, PeerVpcId=other,
         TagSpecifications=[{"ResourceType": "vpc-peering-connection",
                             "Tags": [{"Key": seed.TRIGGER_TAG, "Value": "true"}]}])["VpcPeeringConnection"]
+    allow_remote_dns = Ec2.allow_remote_dns
     monkeypatch.setattr(Ec2, "allow_remote_dns", lambda *a: (_ for _ in ()).throw(AwsCallFailed("denied.")))
     assert stack.run(doomed["VpcPeeringConnectionId"], "doomed")["status"] == "FAILED"
+    monkeypatch.setattr(Ec2, "allow_remote_dns", allow_remote_dns)
+    _exercise_sweeper_and_cleanup(stack, ec2, network, pcx)
+
+
+def _exercise_sweeper_and_cleanup(stack, ec2, network, routed):
+    """A sweep that starts a lost request, reads a refused run's output and cleans up a deleted peering whose
+    event was lost; then the cleanup function for a deleted peering."""
+    import json
+
+    import boto3
+
+    from tests.conftest import load_event
+
+    lam = boto3.client("lambda")
+
+    def tagged_request(cidr):
+        vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+        return ec2.create_vpc_peering_connection(
+            VpcId=network.vpc_a, PeerVpcId=vpc, TagSpecifications=[{"ResourceType": "vpc-peering-connection", "Tags": [
+                {"Key": seed.TRIGGER_TAG, "Value": "true"}]}])["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+
+    assert json.loads(stack.run(tagged_request("10.6.0.0/16"), "overlap")["output"])["status"] == "rejected"
+    lost = tagged_request("10.8.0.0/16")
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=routed)
+    swept = json.loads(lam.invoke(FunctionName="peering-autopilot-SweeperFunction",
+                                  Payload=json.dumps({"id": "sweep"}))["Payload"].read())
+    assert [s["peeringId"] for s in swept["started"]] == [lost] and swept["cleaned"][0]["removed"], swept
+    assert stack.wait(swept["started"][0]["executionArn"])["status"] == "SUCCEEDED"
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=lost)
+    event = load_event("delete-peering.json")
+    event["detail"]["requestParameters"]["vpcPeeringConnectionId"] = lost
+    cleaned = json.loads(lam.invoke(FunctionName="peering-autopilot-CleanupFunction",
+                                    Payload=json.dumps(event))["Payload"].read())
+    assert cleaned["removed"], cleaned
 
 
 def test_each_role_allows_what_its_function_calls_and_no_unused_ec2_mutation(

@@ -83,8 +83,9 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
     events = client("events")
     rule_arns = {}
     for rule in spec.rules:
+        trigger = {"ScheduleExpression": rule.schedule} if rule.schedule else {"EventPattern": json.dumps(rule.pattern)}
         rule_arns[rule.logical_id] = events.put_rule(
-            Name=rule.name, EventPattern=json.dumps(rule.pattern), State="ENABLED" if rule.enabled else "DISABLED"
+            Name=rule.name, State="ENABLED" if rule.enabled else "DISABLED", **trigger
         )["RuleArn"]
         target = next(arn for f, arn in function_arns.items() if spec.functions[f].name == rule.target_function)
         events.put_targets(Rule=rule.name, Targets=[{"Id": "intake", "Arn": target}])

@@ -126,6 +126,8 @@ def _start_execution(account: str, region: str, arn: str, payload: str) -> None:
 def _delivering_send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
     """Deliver to an ENABLED rule's targets when its pattern matches. A target gets its constant ``Input``
     or the whole event (``InputPath``/``InputTransformer`` are not applied to Lambda/Step Functions targets)."""
+    if self.scheduled_expression and not self.event_pattern.get_pattern():
+        return  # a schedule-only rule matches no event (the emulator does not run schedules: invoke the target)
     try:
         if self.state != "ENABLED" or not eventpattern.matches(self.event_pattern.get_pattern(), original_event):
             return

@@ -22,6 +22,8 @@ from samtranslator.translator.translator import Translator
 from . import REPO_ROOT, TEMPLATE
 
 LOCAL_BUCKET = "peering-local-artifacts"
+NAME_PROPERTIES = ("StateMachineName",)
+"""Name properties honoured locally (others keep the ``<stack>-<logical id>`` naming)."""
 NO_VALUE = object()
 
 
@@ -72,9 +74,11 @@ class FunctionSpec:
 class RuleSpec:
     logical_id: str
     name: str
-    pattern: dict
+    pattern: dict | None
     target_function: str
     enabled: bool = True
+    schedule: str | None = None
+    """A scheduled rule's expression (``rate(15 minutes)``); such a rule has no pattern."""
 
 
 @dataclass
@@ -175,6 +179,11 @@ class Resolver:
         self.conditions: dict[str, bool] = {}
 
     def physical_name(self, logical_id: str) -> str:
+        """The resource's own name property when the template sets one, else ``<stack>-<logical id>``."""
+        props = self.resources.get(logical_id, {}).get("Properties", {})
+        for key in NAME_PROPERTIES:
+            if isinstance(props.get(key), str | dict):
+                return str(self.resolve(props[key]))
         return f"{self.stack}-{logical_id}"[:64]
 
     def _ref_resource(self, logical_id: str) -> str:
@@ -326,9 +335,10 @@ def stack_spec(
             rules.append(RuleSpec(
                 logical_id=logical_id,
                 name=resolver.physical_name(logical_id),
-                pattern=resolver.resolve(props["EventPattern"]),
+                pattern=resolver.resolve(props["EventPattern"]) if "EventPattern" in props else None,
                 target_function=function_arns[0].rsplit(":", 1)[-1],
                 enabled=props.get("State", "ENABLED") == "ENABLED",
+                schedule=resolver.resolve(props["ScheduleExpression"]) if "ScheduleExpression" in props else None,
             ))
         elif kind == "AWS::StepFunctions::StateMachine":
             machine_name = resolver.physical_name(logical_id)

@@ -32,6 +32,7 @@ class Settings:
     stack_account_id: str
     trigger_tag_key: str = DEFAULT_TRIGGER_TAG
     allowed_requester_accounts: tuple[str, ...] = ()
+    allowed_accepter_accounts: tuple[str, ...] = ()
     allowed_peer_cidrs: tuple[str, ...] = ()
     route_table_quota: int = 50
     enable_dns_resolution: bool = True
@@ -51,6 +52,11 @@ class Settings:
     def requester_allow_list(self) -> tuple[str, ...]:
         """Accounts allowed to request; the stack's own account when none are configured."""
         return self.allowed_requester_accounts or (self.stack_account_id,)
+
+    @property
+    def accepter_allow_list(self) -> tuple[str, ...]:
+        """Accounts whose VPCs may be peered with; the stack's own account when none are configured."""
+        return self.allowed_accepter_accounts or (self.stack_account_id,)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +85,7 @@ class Settings:
             stack_account_id=account,
             trigger_tag_key=env.get("TRIGGER_TAG_KEY", "").strip() or DEFAULT_TRIGGER_TAG,
             allowed_requester_accounts=_csv(env.get("ALLOWED_REQUESTER_ACCOUNTS")),
+            allowed_accepter_accounts=_csv(env.get("ALLOWED_ACCEPTER_ACCOUNTS")),
             allowed_peer_cidrs=cidrs,
             route_table_quota=quota,
             enable_dns_resolution=_flag(env.get("ENABLE_DNS_RESOLUTION"), True),

@@ -26,6 +26,12 @@ class PeeringNotFound(PeeringError):
     retryable = True
 
 
+class PeeringNotReady(PeeringError):
+    """The peering is still ``initiating-request``: AWS moves it to pending-acceptance within seconds."""
+
+    retryable = True
+
+
 # Not retried: they fail the execution and lead to rollback ------------------------------------
 class InvalidInput(PeeringError):
     """The stage was given input it cannot work with (a malformed event or state)."""
@@ -51,5 +57,5 @@ class Unexpected(PeeringError):
     """A defect: anything else a stage raised, wrapped so the cause still reads as a sentence."""
 
 
-RETRYABLE = tuple(cls.__name__ for cls in (Throttled, PeeringNotFound))
+RETRYABLE = tuple(cls.__name__ for cls in (Throttled, PeeringNotFound, PeeringNotReady))
 """Error names the state machine retries on every Lambda task."""

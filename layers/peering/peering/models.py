@@ -84,7 +84,7 @@ class Peering(Wire):
 class Inspection(Wire):
     """Output of the inspect stage: what was found and what to do about it."""
 
-    decision: Literal["accept", "await", "route", "refuse"]
+    decision: Literal["accept", "await", "route", "refuse", "duplicate"]
     reason: str
     peering: Peering | None = None
     opted_in: bool = False
@@ -251,7 +251,7 @@ class WorkflowState(Wire):
         """The stages this run goes through, in order, each with whether it has finished."""
         decision = self.inspection.decision if self.inspection else "accept"
         path = [("inspect", self.inspection is not None)]
-        if decision == "refuse":
+        if decision in ("refuse", "duplicate"):  # duplicate: another execution handles the peering
             return path
         if decision == "accept":
             path.append(("accept", self.acceptance is not None))

@@ -54,7 +54,7 @@ def outside(cidrs: Iterable[str], allowed: Sequence[str]) -> list[str]:
 def refusal(peering: Peering, settings: Settings) -> str | None:
     """The one-sentence reason the peering must not be touched, or None when it may proceed.
 
-    Rules, in order: opt-in tag, state, requester account, peer CIDR ranges, overlap.
+    Rules, in order: opt-in tag, state, requester account, accepter account, peer CIDR ranges, overlap.
     """
     key = settings.trigger_tag_key
     if key not in peering.tags:
@@ -71,6 +71,12 @@ def refusal(peering: Peering, settings: Settings) -> str | None:
         return (
             f"Requester account {requester.account_id} is not in AllowedRequesterAccounts "
             f"({', '.join(settings.requester_allow_list)})."
+        )
+    accepter = peering.accepter
+    if accepter.account_id not in settings.accepter_allow_list:
+        return (
+            f"Accepter account {accepter.account_id} is not in AllowedAccepterAccounts "
+            f"({', '.join(settings.accepter_allow_list)})."
         )
     if settings.allowed_peer_cidrs:
         for side in (peering.requester, peering.accepter):

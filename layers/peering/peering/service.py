@@ -15,10 +15,10 @@ from typing import Any
 from . import plan as planning
 from .aws.clients import Clients
 from .aws.ec2 import Ec2
-from .aws.notify import publish, start_execution
+from .aws.notify import publish
 from .config import EXECUTION_TAG, PROBE_TARGETS_TAG, REASON_TAG, STATUS_TAG, Settings
-from .errors import PeeringError, PeeringNotActive, PeeringNotFound
-from .events import PeeringApiCallEvent, execution_name, trigger_from
+from .errors import PeeringError, PeeringNotActive, PeeringNotFound, PeeringNotReady
+from .events import PeeringApiCallEvent, trigger_from
 from .models import (
     SIDES,
     Acceptance,
@@ -41,6 +41,7 @@ from .models import (
     VpcSide,
     WorkflowState,
 )
+from .once import claimed_elsewhere, start_once
 from .probe import parse_targets, probe_all
 
 MetricSink = Callable[[str, float], None]
@@ -64,6 +65,10 @@ class Workflow:
     def ec2(self, account_id: str | None = None, region: str | None = None) -> Ec2:
         return Ec2(self.clients.client("ec2", account_id or self.settings.stack_account_id, region or self.region))
 
+    def sfn(self) -> Any:
+        """Step Functions in the stack's own account and region."""
+        return self.clients.client("stepfunctions", self.settings.stack_account_id, self.region)
+
     def ec2_for(self, side: VpcSide | SidePlan) -> Ec2:
         return self.ec2(side.account_id or None, side.region or None)
 
@@ -84,20 +89,24 @@ class Workflow:
     # intake: EventBridge -> executions ---------------------------------------------------------
     def start_from_event(self, event: PeeringApiCallEvent, sfn_client: Any) -> dict[str, Any]:
         trigger = trigger_from(event, self.settings.trigger_tag_key)
-        started = []
-        for peering_id in trigger.peering_ids:
-            payload = {
-                "peeringId": peering_id,
-                "trigger": {"eventName": trigger.event_name, "eventId": trigger.event_id,
-                            "eventTime": trigger.event_time},
-            }
-            name = execution_name(peering_id, trigger.event_id)
-            started.append(start_execution(sfn_client, self.settings.state_machine_arn or "", name, payload))
-        return {"started": started, "reason": trigger.reason}
+        started, skipped = [], []
+        request = {"eventName": trigger.event_name, "eventId": trigger.event_id, "eventTime": trigger.event_time}
+        for peering_id in trigger.peering_ids:  # at most one running execution per peering: see peering.once
+            result = start_once(sfn_client, self.settings.state_machine_arn or "", peering_id, request)
+            if result.started:
+                started.append(result.execution_arn)
+            else:
+                skipped.append(result.wire())
+        return {"started": started, "skipped": skipped, "reason": trigger.reason}
 
     # inspect -----------------------------------------------------------------------------------
     def inspect(self, state: WorkflowState) -> Inspection:
+        duplicate = claimed_elsewhere(self.sfn(), state)  # first: a duplicate run reads and changes nothing
+        if duplicate is not None:
+            return duplicate
         peering = self.read_peering(state.peering_id)
+        if peering.state == "initiating-request":
+            raise PeeringNotReady(f"{peering.peering_id} is still initiating-request; it will be checked again.")
         opted_in = self.settings.trigger_tag_key in peering.tags
         reason = planning.refusal(peering, self.settings)  # tag, state, requester account first
         if reason is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -14,6 +15,7 @@ from ..errors import AwsCallFailed
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 """botocore's standard retry mode: throttling and transient errors are retried inside the call."""
+REFRESH_BEFORE_EXPIRY = timedelta(minutes=10)
 
 
 class Clients:
@@ -27,19 +29,24 @@ class Clients:
     def __init__(self, settings: Settings, session: boto3.session.Session | None = None):
         self._settings = settings
         self._session = session or boto3.session.Session()
-        self._sessions: dict[str, boto3.session.Session] = {settings.stack_account_id: self._session}
+        self._assumed: dict[str, tuple[boto3.session.Session, datetime]] = {}
         self._lock = threading.Lock()
 
     def client(self, service: str, account_id: str, region: str) -> Any:
         return self._session_for(account_id).client(service, region_name=region, config=RETRY_CONFIG)
 
     def _session_for(self, account_id: str) -> boto3.session.Session:
+        """The stack's own session, or the accepter role's, assumed again shortly before it expires
+        (a warm Lambda outlives the role's one-hour credentials)."""
+        if account_id == self._settings.stack_account_id:
+            return self._session
         with self._lock:
-            if account_id not in self._sessions:
-                self._sessions[account_id] = self._assume(account_id)
-            return self._sessions[account_id]
+            cached = self._assumed.get(account_id)
+            if cached is None or cached[1] - datetime.now(UTC) < REFRESH_BEFORE_EXPIRY:
+                cached = self._assumed[account_id] = self._assume(account_id)
+            return cached[0]
 
-    def _assume(self, account_id: str) -> boto3.session.Session:
+    def _assume(self, account_id: str) -> tuple[boto3.session.Session, datetime]:
         role = self._settings.accepter_role_name
         if not role:
             raise AwsCallFailed(
@@ -54,8 +61,9 @@ class Clients:
             creds = self._session.client("sts", config=RETRY_CONFIG).assume_role(**kwargs)["Credentials"]
         except ClientError as e:
             raise AwsCallFailed(f"Could not assume {arn}: {e.response['Error'].get('Message', e)}.") from e
-        return boto3.session.Session(
+        session = boto3.session.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
         )
+        return session, creds["Expiration"]

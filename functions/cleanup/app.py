@@ -1,0 +1,19 @@
+"""Cleanup: a peering was deleted (CloudTrail DeleteVpcPeeringConnection); remove the routes that point
+at it on both sides and notify."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from peering import runtime
+from peering.cleanup import Cleanup
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return runtime.run("cleanup", logger, lambda: Cleanup(runtime.workflow(metrics)).on_delete_event(event))

@@ -1,0 +1,18 @@
+"""Sweeper: on a schedule, start the workflow for tagged requests whose event was lost, and clean up
+the routes of peerings that are gone."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from peering import runtime, sweeper
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return runtime.run("sweep", logger, lambda: sweeper.sweep(runtime.workflow(metrics), event))

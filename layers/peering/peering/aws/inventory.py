@@ -1,0 +1,67 @@
+"""EC2 reads for the sweeper and the delete cleanup: tagged pending requests, peerings by id (deleted or
+vanished ones included) and route tables across the region. Filters are sent to narrow what AWS
+returns and the results are checked again here (moto, and older AWS API versions, ignore some)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import Peering, RouteTable
+from ..plan import tag_is_true
+from .ec2 import Ec2, route_from_api, translated
+
+
+def peering_from_api(raw: dict[str, Any]) -> Peering:
+    return Peering(
+        peering_id=raw["VpcPeeringConnectionId"],
+        state=(raw.get("Status") or {}).get("Code", "unknown"),
+        requester=Ec2._side_from_info("requester", raw.get("RequesterVpcInfo") or {}),
+        accepter=Ec2._side_from_info("accepter", raw.get("AccepterVpcInfo") or {}),
+        tags={t["Key"]: t.get("Value", "") for t in raw.get("Tags", []) or []},
+    )
+
+
+def _peerings(client: Any, filters: list[dict[str, Any]], action: str) -> list[Peering]:
+    paginator = client.get_paginator("describe_vpc_peering_connections")
+    with translated(action):
+        return [peering_from_api(raw)
+                for page in paginator.paginate(Filters=filters)
+                for raw in page.get("VpcPeeringConnections", []) if raw.get("VpcPeeringConnectionId")]
+
+
+def tagged_pending_peerings(client: Any, trigger_tag_key: str) -> list[Peering]:
+    """Peerings waiting for acceptance whose trigger tag is true (any case, trimmed)."""
+    filters = [{"Name": "status-code", "Values": ["pending-acceptance"]},
+               {"Name": "tag-key", "Values": [trigger_tag_key]}]
+    found = _peerings(client, filters, "DescribeVpcPeeringConnections (pending, tagged)")
+    return [p for p in found
+            if p.state == "pending-acceptance" and tag_is_true(p.tags.get(trigger_tag_key, ""))]
+
+
+def peerings_by_id(client: Any, peering_ids: list[str]) -> dict[str, Peering]:
+    """The peerings EC2 still describes among ``peering_ids`` (deleted ones are described for a while;
+    a filter, unlike ``VpcPeeringConnectionIds``, does not fail on ids that are gone)."""
+    if not peering_ids:
+        return {}
+    filters = [{"Name": "vpc-peering-connection-id", "Values": list(peering_ids)}]
+    found = _peerings(client, filters, "DescribeVpcPeeringConnections (by id)")
+    return {p.peering_id: p for p in found if p.peering_id in peering_ids}
+
+
+def route_tables(client: Any, peering_id: str | None = None) -> list[RouteTable]:
+    """Every route table of the region (only those with a route to ``peering_id`` when given)."""
+    kwargs: dict[str, Any] = {}
+    if peering_id:
+        kwargs["Filters"] = [{"Name": "route.vpc-peering-connection-id", "Values": [peering_id]}]
+    tables: list[RouteTable] = []
+    paginator = client.get_paginator("describe_route_tables")
+    with translated("DescribeRouteTables"):
+        for page in paginator.paginate(**kwargs):
+            for raw in page.get("RouteTables", []):
+                routes = [r for r in map(route_from_api, raw.get("Routes", [])) if r is not None]
+                if peering_id and not any(r.target == peering_id for r in routes):
+                    continue
+                tables.append(RouteTable(route_table_id=raw["RouteTableId"], vpc_id=raw.get("VpcId", ""),
+                                         routes=routes, tags={t["Key"]: t.get("Value", "") for t in
+                                                              raw.get("Tags", []) or []}))
+    return tables

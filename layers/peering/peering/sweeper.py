@@ -1,0 +1,112 @@
+"""The sweeper: a schedule that makes sure a lost or late event never loses a request or a cleanup.
+
+Each sweep, in the stack's own account and region:
+
+1. lists the peerings pending acceptance that carry the trigger tag set to true, and starts the
+   workflow (through ``once.start_once``) for each one that has no RUNNING execution and no
+   SUCCEEDED one that did real work (a duplicate no-op run, decision ``duplicate``, does not count);
+   a FAILED run is retried by the next sweep, as a fresh tag would;
+2. finds routes in the region's route tables whose target is a peering that is gone (deleted,
+   rejected, expired, failed, or no longer described) and removes them on both sides with
+   ``cleanup.Cleanup`` - for a delete whose event was lost, or one made from the other account.
+
+Tags on a peering exist only where they were set, so the sweep covers requests made in this account
+and region; a peering deleted in another account is found through the routes left here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import Field
+
+from .aws import inventory
+from .aws.executions import list_runs, run_output
+from .cleanup import Cleanup, CleanupResult, gone
+from .errors import InvalidInput
+from .models import Peering, RouteTable, Wire
+from .once import StartResult, start_once
+from .runs import DUPLICATE, Run, runs_of
+
+SWEEP_EVENT = "Sweep"
+
+
+class SweepResult(Wire):
+    started: list[StartResult] = Field(default_factory=list)
+    skipped: list[StartResult] = Field(default_factory=list)
+    cleaned: list[CleanupResult] = Field(default_factory=list)
+    reason: str
+
+
+# -- pure ------------------------------------------------------------------------------------------
+def is_duplicate_output(output: Any) -> bool:
+    """Whether a SUCCEEDED execution's output is the no-op of a duplicate run (see ``once``)."""
+    inspection = output.get("inspection") if isinstance(output, dict) else None
+    return isinstance(inspection, dict) and inspection.get("decision") == DUPLICATE
+
+
+def start_decision(peering_id: str, runs: list[Run], duplicate: Callable[[Run], bool]) -> str | None:
+    """Why the sweep must not start ``peering_id`` (None: start it). ``runs`` are the peering's executions;
+    ``duplicate(run)`` tells whether a SUCCEEDED run was a no-op (asked newest first, lazily)."""
+    mine = sorted(runs_of(peering_id, runs), key=lambda run: run.order, reverse=True)
+    running = next((run for run in mine if run.status == "RUNNING"), None)
+    if running is not None:
+        return f"Execution {running.name} is already handling {peering_id}."
+    done = next((run for run in mine if run.status == "SUCCEEDED" and not duplicate(run)), None)
+    if done is not None:
+        return f"Execution {done.name} already handled {peering_id}."
+    return None
+
+
+def dangling(tables: list[RouteTable], described: dict[str, Peering]) -> list[str]:
+    """Peerings that routes point at although they are gone (or no longer described), in id order."""
+    targets = {r.target for t in tables for r in t.routes if r.target and r.target.startswith("pcx-")}
+    return sorted(pcx for pcx in targets if pcx not in described or gone(described[pcx].state))
+
+
+# -- orchestration ---------------------------------------------------------------------------------
+def sweep(flow: Any, event: Any = None) -> SweepResult:
+    """One sweep (``flow`` is a ``service.Workflow``); ``event`` is the scheduled event, whose id names
+    the executions it starts, so a retried invocation of the same sweep starts nothing twice."""
+    machine = flow.settings.state_machine_arn
+    if not machine:
+        raise InvalidInput("The sweeper has no STATE_MACHINE_ARN setting; redeploy the stack.")
+    event = event if isinstance(event, dict) else {}
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    trigger = {"eventName": SWEEP_EVENT, "eventId": str(event.get("id") or f"sweep-{now}"),
+               "eventTime": str(event.get("time") or now)}
+    ec2 = flow.ec2()
+    sfn = flow.sfn()
+
+    started: list[StartResult] = []
+    skipped: list[StartResult] = []
+    pending = inventory.tagged_pending_peerings(ec2.client, flow.settings.trigger_tag_key)
+    if pending:
+        runs = list_runs(sfn, machine)
+        outputs: dict[str, bool] = {}
+
+        def duplicate(run: Run) -> bool:
+            if run.arn not in outputs:
+                outputs[run.arn] = is_duplicate_output(run_output(sfn, run.arn))
+            return outputs[run.arn]
+
+        for peering in sorted(pending, key=lambda p: p.peering_id):
+            why_not = start_decision(peering.peering_id, runs, duplicate)
+            if why_not is not None:
+                skipped.append(StartResult(peering_id=peering.peering_id, started=False, reason=why_not))
+                continue
+            result = start_once(sfn, machine, peering.peering_id, trigger)
+            (started if result.started else skipped).append(result)
+
+    tables = inventory.route_tables(ec2.client)
+    targets = sorted({r.target for t in tables for r in t.routes if r.target and r.target.startswith("pcx-")})
+    described = inventory.peerings_by_id(ec2.client, targets)
+    cleanup = Cleanup(flow)
+    cleaned = [cleanup.clean(pcx, described.get(pcx)) for pcx in dangling(tables, described)]
+
+    flow.metric("SweepStarted", len(started))
+    reason = (f"{len(pending)} tagged request(s) pending: {len(started)} started, {len(skipped)} already handled; "
+              f"{len(cleaned)} gone peering(s) cleaned up.")
+    return SweepResult(started=started, skipped=skipped, cleaned=cleaned, reason=reason)

@@ -1,0 +1,97 @@
+"""Pure decisions of the at-most-one guard, the sweeper and the delete cleanup."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from peering import cleanup, runs, sweeper
+from peering.models import Peering, Route, RouteTable, VpcSide
+from tests.conftest import load_event
+
+T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:stack-PeeringStateMachine"
+
+
+def run(name: str, seconds: float = 0, status: str = "RUNNING") -> runs.Run:
+    arn = f"{MACHINE.replace(':stateMachine:', ':execution:')}:{name}"
+    return runs.Run(arn=arn, name=name, status=status, start=T0 + timedelta(seconds=seconds))
+
+
+def test_execution_names_give_the_peering_and_arns_give_the_state_machine():
+    assert runs.peering_of("pcx-0a1b2c3d4e5f60718-3118c8ae20196b86") == "pcx-0a1b2c3d4e5f60718"
+    assert runs.peering_of("pcx-0a1b2c3d4e5f60718-manual") == "pcx-0a1b2c3d4e5f60718"
+    assert runs.peering_of("someone-elses-run") is None
+    assert runs.state_machine_of(run("pcx-1-a").arn) == MACHINE
+    with pytest.raises(ValueError, match="is not a Step Functions execution ARN"):
+        runs.state_machine_of(MACHINE)
+
+
+def test_of_two_running_executions_that_see_each_other_exactly_the_earlier_one_proceeds():
+    early, late = run("pcx-1-a", 0), run("pcx-1-b", 1)
+    listing = [late, early, run("pcx-2-c", -5)]  # another peering's run never matters
+    assert runs.owner_other_than(early.arn, "pcx-1", listing) is None
+    assert runs.owner_other_than(late.arn, "pcx-1", listing) == early
+
+
+def test_equal_start_times_are_ordered_by_arn_so_both_observers_agree():
+    a, b = run("pcx-1-a", 0), run("pcx-1-b", 0)
+    assert runs.owner_other_than(a.arn, "pcx-1", [a, b]) is None
+    assert runs.owner_other_than(b.arn, "pcx-1", [a, b]) == a
+
+
+def test_an_execution_missing_from_the_listing_yields_to_any_running_one_and_ignores_finished_ones():
+    other = run("pcx-1-a", 10)
+    assert runs.owner_other_than(run("pcx-1-me").arn, "pcx-1", [other]) == other
+    assert runs.owner_other_than(run("pcx-1-me").arn, "pcx-1", [run("pcx-1-a", 0, "SUCCEEDED")]) is None
+
+
+def test_the_sweep_starts_only_peerings_without_a_running_or_real_succeeded_run():
+    never = lambda r: False  # noqa: E731
+    assert sweeper.start_decision("pcx-1", [], never) is None
+    assert sweeper.start_decision("pcx-1", [run("pcx-1-a", 0, "FAILED")], never) is None
+    assert "is already handling" in sweeper.start_decision("pcx-1", [run("pcx-1-a")], never)
+    succeeded = [run("pcx-1-a", 0, "SUCCEEDED")]
+    assert "already handled" in sweeper.start_decision("pcx-1", succeeded, never)
+    assert sweeper.start_decision("pcx-1", succeeded, lambda r: True) is None, "a duplicate no-op does not count"
+
+
+def test_only_a_duplicate_runs_output_counts_as_a_no_op():
+    assert sweeper.is_duplicate_output({"inspection": {"decision": "duplicate", "reason": "x"}})
+    assert not sweeper.is_duplicate_output({"peeringId": "pcx-1", "status": "rejected"})
+    assert not sweeper.is_duplicate_output(None)
+
+
+def _peering(pcx: str, state: str) -> Peering:
+    side = {"account_id": "123456789012", "region": "us-east-1"}
+    return Peering(peering_id=pcx, state=state, requester=VpcSide(role="requester", vpc_id="vpc-a", **side),
+                   accepter=VpcSide(role="accepter", vpc_id="vpc-b", **side))
+
+
+def _table(rtb: str, *routes: tuple[str, str], skip: bool = False) -> RouteTable:
+    return RouteTable(route_table_id=rtb, vpc_id="vpc-a", routes=[Route(destination=d, target=t) for d, t in routes],
+                      tags={"peering-automation/skip": "true"} if skip else {})
+
+
+def test_dangling_peerings_are_the_gone_or_undescribed_targets_of_routes():
+    tables = [_table("rtb-1", ("10.0.0.0/16", "local"), ("10.7.0.0/16", "pcx-dead"), ("10.8.0.0/16", "pcx-live")),
+              _table("rtb-2", ("10.9.0.0/16", "pcx-vanished"), ("0.0.0.0/0", "igw-1"))]
+    described = {"pcx-dead": _peering("pcx-dead", "deleted"), "pcx-live": _peering("pcx-live", "active")}
+    assert sweeper.dangling(tables, described) == ["pcx-dead", "pcx-vanished"]
+
+
+def test_cleanup_removes_exactly_the_routes_to_the_peering_except_in_opted_out_tables():
+    tables = [_table("rtb-1", ("10.7.0.0/16", "pcx-1"), ("10.8.0.0/16", "pcx-2"), ("10.7.1.0/24", "igw-1")),
+              _table("rtb-2", ("10.7.0.0/16", "pcx-1"), skip=True)]
+    assert cleanup.routes_to(tables, "pcx-1") == ([("rtb-1", "10.7.0.0/16")], [("rtb-2", "10.7.0.0/16")])
+    assert [s for s in ("pending-acceptance", "active", "provisioning") if cleanup.gone(s)] == []
+
+
+def test_the_delete_event_names_the_peering_and_failed_or_other_calls_are_refused_in_one_sentence():
+    event = load_event("delete-peering.json")
+    assert cleanup.peering_id_from_event(event) == ("pcx-0a1b2c3d4e5f60718", "deleted")
+    event["detail"]["errorCode"] = "Client.InvalidVpcPeeringConnectionID.NotFound"
+    assert cleanup.peering_id_from_event(event)[1] == (
+        "The DeleteVpcPeeringConnection call failed (Client.InvalidVpcPeeringConnectionID.NotFound), "
+        "so nothing was deleted.")
+    assert cleanup.peering_id_from_event(load_event("create-tags-peering.json"))[1] == (
+        "CreateTags from ec2.amazonaws.com is not DeleteVpcPeeringConnection.")

@@ -1,0 +1,218 @@
+"""Across accounts and regions: the accepter side runs under the accepter role (with its ExternalId) in
+the accepter's account and region; guardrails refuse foreign accounts and change nothing.
+
+Account 123456789012 runs the stack and owns VPC A (10.6.0.0/16, us-east-1); VPC B (10.7.0.0/16) is in
+account 222222222222 and/or us-west-2. moto maps STS AssumeRole credentials to the role's account.
+"""
+
+import json
+
+import boto3
+import botocore.client
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from peering import plan
+from peering.aws.clients import Clients
+from peering.config import Settings
+from peering.models import Peering, VpcSide
+from peering_tools import seed, template
+from tests.conftest import all_route_tables, peering_tags
+
+PEER_ACCOUNT = "222222222222"
+ROLE = "PeeringAutopilotAccepter"
+EXTERNAL_ID = "ext-id-0123456789"
+
+
+def session_in(account: str) -> boto3.session.Session:
+    creds = boto3.client("sts", region_name="us-east-1").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="test-setup")["Credentials"]
+    return boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                                 aws_session_token=creds["SessionToken"])
+
+
+def build_b(ec2_b) -> dict:
+    vpc = ec2_b.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2_b.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2_b.create_security_group(GroupName="instance-B", Description="B", VpcId=vpc)["GroupId"]
+    ec2_b.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.6.0.0/16"}]}])
+    image = ec2_b.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2_b.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group])
+    table = ec2_b.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]
+    return {"vpc": vpc, "rtb": table["RouteTableId"]}
+
+
+def build_a(ec2_a) -> dict:
+    vpc = ec2_a.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2_a.create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2_a.create_security_group(GroupName="instance-A", Description="A", VpcId=vpc)["GroupId"]
+    ec2_a.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    image = ec2_a.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2_a.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group])
+    table = ec2_a.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]
+    return {"vpc": vpc, "rtb": table["RouteTableId"]}
+
+
+@pytest.fixture
+def assumed(monkeypatch):
+    """Every AssumeRole the workflow makes, and every call made with the assumed credentials."""
+    record = {"assume": [], "calls": set()}
+    original = Clients._assume
+
+    def spy(self, account_id):
+        session, expiry = original(self, account_id)
+        session.events.register("before-call", lambda model, **_: record["calls"].add(
+            f"{model.service_model.signing_name}:{model.name}"))
+        return session, expiry
+
+    original_call = botocore.client.BaseClient._make_api_call
+
+    def make_api_call(self, operation_name, api_params):
+        if operation_name == "AssumeRole" and api_params.get("RoleSessionName") != "test-setup":
+            record["assume"].append(dict(api_params))
+        return original_call(self, operation_name, api_params)
+
+    monkeypatch.setattr(Clients, "_assume", spy)
+    monkeypatch.setattr("botocore.client.BaseClient._make_api_call", make_api_call)
+    return record
+
+
+def peer(ec2_a, a, b, account=None, region=None, tagged=True):
+    kwargs = {"VpcId": a["vpc"], "PeerVpcId": b["vpc"]}
+    if account:
+        kwargs["PeerOwnerId"] = account
+    if region:
+        kwargs["PeerRegion"] = region
+    if tagged:
+        kwargs["TagSpecifications"] = [{"ResourceType": "vpc-peering-connection",
+                                        "Tags": [{"Key": seed.TRIGGER_TAG, "Value": "true"}]}]
+    return ec2_a.create_vpc_peering_connection(**kwargs)["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+
+
+def routes_to(ec2, rtb, pcx):
+    return [d for d, t in seed.routes(ec2, rtb) if t == pcx]
+
+
+def dns_option(ec2, pcx, side):
+    found = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0]
+    return found[f"{side}VpcInfo"].get("PeeringOptions", {}).get("AllowDnsResolutionFromRemoteVpc")
+
+
+CASES = {
+    "cross-account": (PEER_ACCOUNT, "us-east-1"),
+    "cross-region": (None, "us-west-2"),
+    "cross-account and cross-region": (PEER_ACCOUNT, "us-west-2"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_peering_is_accepted_routed_and_verified_on_each_side_in_its_own_account_and_region(
+        case, make_stack, aws, assumed):
+    account, region = CASES[case]
+    ec2_a = boto3.client("ec2", region_name="us-east-1")
+    ec2_b = (session_in(account) if account else boto3.session.Session()).client("ec2", region_name=region)
+    a, b = build_a(ec2_a), build_b(ec2_b)
+    stack = make_stack(AccepterRoleName=ROLE, AccepterRoleExternalId=EXTERNAL_ID,
+                       AllowedAccepterAccounts=account or "123456789012")
+    pcx = peer(ec2_a, a, b, account, region if region != "us-east-1" else None)
+
+    described = stack.run(pcx)
+
+    summary = json.loads(described["output"])
+    assert (described["status"], summary["status"]) == ("SUCCEEDED", "verified"), summary["reason"]
+    assert routes_to(ec2_a, a["rtb"], pcx) == ["10.7.0.0/16"]
+    assert routes_to(ec2_b, b["rtb"], pcx) == ["10.6.0.0/16"]
+    assert dns_option(ec2_a, pcx, "Requester") is True
+    assert dns_option(ec2_b, pcx, "Accepter") is True
+    assert summary["accepter"]["accountId"] == (account or "123456789012")
+    assert summary["accepter"]["region"] == region
+    assert peering_tags(ec2_a, pcx)["peering-automation/status"] == "verified"
+    if account:
+        assert assumed["assume"], "the accepter side ran under the accepter role"
+        assert {c["RoleArn"] for c in assumed["assume"]} == {f"arn:aws:iam::{account}:role/{ROLE}"}
+        assert all(c.get("ExternalId") == EXTERNAL_ID for c in assumed["assume"])
+        assert "ec2:AcceptVpcPeeringConnection" in assumed["calls"]
+    else:
+        assert assumed["assume"] == [], "no role is assumed within one account"
+
+
+def test_accepter_role_template_allows_exactly_what_the_accepter_side_calls(make_stack, aws, assumed, monkeypatch):
+    """accepter-role.yaml grants every call made under the role, and no EC2 mutation that is never made."""
+    from peering.aws.ec2 import Ec2
+    from peering.errors import AwsCallFailed
+
+    ec2_a = boto3.client("ec2", region_name="us-east-1")
+    ec2_b = session_in(PEER_ACCOUNT).client("ec2", region_name="us-west-2")
+    a, b = build_a(ec2_a), build_b(ec2_b)
+    stack = make_stack(AccepterRoleName=ROLE, AccepterRoleExternalId=EXTERNAL_ID, AllowedAccepterAccounts=PEER_ACCOUNT)
+    assert stack.run(peer(ec2_a, a, b, PEER_ACCOUNT, "us-west-2"), "ok")["status"] == "SUCCEEDED"
+    # a second peering whose DNS stage fails: the rollback deletes the accepter's new route under the role
+    b2 = {"vpc": ec2_b.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]}
+    monkeypatch.setattr(Ec2, "allow_remote_dns", lambda *a: (_ for _ in ()).throw(AwsCallFailed("denied.")))
+    assert stack.run(peer(ec2_a, a, b2, PEER_ACCOUNT, "us-west-2"), "doomed")["status"] == "FAILED"
+
+    source = template.load(template.REPO_ROOT / "accepter-role.yaml")
+    statements = source["Resources"]["AccepterRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    allowed = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert assumed["calls"] <= allowed, sorted(assumed["calls"] - allowed)
+    mutations = {a for a in allowed if not a.startswith("ec2:Describe")}
+    assert mutations <= assumed["calls"], f"never used: {sorted(mutations - assumed['calls'])}"
+
+
+def test_accepter_account_outside_the_allow_list_is_rejected_and_nothing_changes(make_stack, aws):
+    ec2_a = boto3.client("ec2", region_name="us-east-1")
+    ec2_b = session_in(PEER_ACCOUNT).client("ec2", region_name="us-east-1")
+    a, b = build_a(ec2_a), build_b(ec2_b)
+    stack = make_stack(AccepterRoleName=ROLE, AccepterRoleExternalId=EXTERNAL_ID)  # default: own account only
+    pcx = peer(ec2_a, a, b, PEER_ACCOUNT)
+    before = (all_route_tables(ec2_a), all_route_tables(ec2_b))
+
+    summary = json.loads(stack.run(pcx)["output"])
+
+    assert summary["status"] == "rejected"
+    assert summary["reason"] == ("Accepter account 222222222222 is not in AllowedAccepterAccounts (123456789012).")
+    assert (all_route_tables(ec2_a), all_route_tables(ec2_b)) == before
+    state = ec2_b.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0]
+    assert state["Status"]["Code"] == "pending-acceptance"
+
+
+def test_cross_account_without_an_accepter_role_fails_in_one_sentence_and_changes_nothing(make_stack, aws):
+    ec2_a = boto3.client("ec2", region_name="us-east-1")
+    ec2_b = session_in(PEER_ACCOUNT).client("ec2", region_name="us-east-1")
+    a, b = build_a(ec2_a), build_b(ec2_b)
+    stack = make_stack(AllowedAccepterAccounts=PEER_ACCOUNT)
+    pcx = peer(ec2_a, a, b, PEER_ACCOUNT)
+    before = (all_route_tables(ec2_a), all_route_tables(ec2_b))
+
+    described = stack.run(pcx)
+
+    assert described["status"] == "FAILED"
+    assert described["cause"] == (f"The peer VPC belongs to account {PEER_ACCOUNT} and no AccepterRoleName is "
+                                  "configured, so its side cannot be accepted or routed.")
+    assert (all_route_tables(ec2_a), all_route_tables(ec2_b)) == before
+
+
+ACCOUNTS = st.text(alphabet="0123456789", min_size=12, max_size=12)
+
+
+@given(requester=ACCOUNTS, allowed=st.lists(ACCOUNTS, max_size=4), stack_account=ACCOUNTS)
+def test_a_requester_outside_the_allow_list_is_never_accepted_or_routed(requester, allowed, stack_account):
+    """The workflow accepts and routes only when refusal() is None: that never happens for such a requester."""
+    settings = Settings(stack_account_id=stack_account, allowed_requester_accounts=tuple(allowed),
+                        allowed_accepter_accounts=(requester, stack_account))
+    peering = Peering(
+        peering_id="pcx-0123456789abcdef0", state="pending-acceptance",
+        requester=VpcSide(role="requester", vpc_id="vpc-a", account_id=requester, region="us-east-1",
+                          cidrs=["10.6.0.0/16"]),
+        accepter=VpcSide(role="accepter", vpc_id="vpc-b", account_id=stack_account, region="us-east-1",
+                         cidrs=["10.7.0.0/16"]),
+        tags={"peering-automation/auto-accept": "true"},
+    )
+    reason = plan.refusal(peering, settings)
+    if requester not in (allowed or [stack_account]):
+        assert reason is not None and f"Requester account {requester} is not in AllowedRequesterAccounts" in reason
+    else:
+        assert reason is None
