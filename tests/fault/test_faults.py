@@ -119,9 +119,7 @@ BEYOND_BOTOCORE = [
     ("ec2", "DescribeVpcPeeringConnections", "RequestLimitExceeded"),
     ("ec2", "CreateRoute", "RequestLimitExceeded"),
     ("ec2", "CreateTags", "Throttling"),
-    pytest.param("sns", "Publish", "Throttling", marks=pytest.mark.xfail(strict=True, reason=(
-        "peering.aws.notify.publish turns every SNS ClientError, throttling included, into AwsCallFailed, "
-        "which the state machine does not retry, so Report ends in ReportFailed."))),
+    pytest.param("sns", "Publish", "Throttling"),
 ]
 
 
@@ -169,9 +167,7 @@ def test_peering_not_yet_visible_after_creation_is_retried_and_the_run_succeeds(
 # -- a response lost after the call took effect (read timeout, 5xx): botocore retries the call ------------
 
 @pytest.mark.parametrize(("operation", "code"), [
-    pytest.param("AcceptVpcPeeringConnection", "InternalError", marks=pytest.mark.xfail(strict=True, reason=(
-        "peering.aws.ec2.Ec2.accept does not treat InvalidStateTransition on an already active peering as "
-        "success, so a retried accept whose first response was lost fails the run."))),
+    pytest.param("AcceptVpcPeeringConnection", "InternalError"),
     ("CreateRoute", "ServiceUnavailable"),
     ("ModifyVpcPeeringConnectionOptions", "InternalError"),
     ("CreateTags", "ServiceUnavailable"),
@@ -328,9 +324,6 @@ def test_peering_gone_after_it_was_active_and_before_planning_fails_and_leaves_n
     assert_routes_after(before, ec2, pcx, kept=set())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "PlanRoutes plans from the Inspect snapshot and never re-reads the peering, so a peering deleted after "
-    "CheckActive is reported as 'not visible to EC2 yet' after six futile retries instead of as deleted."))
 def test_peering_deleted_before_planning_is_reported_as_deleted_without_retrying(
         stack, ec2, network, faults, monkeypatch):
     pcx = seed.request_peering(ec2, network)
@@ -413,9 +406,6 @@ def test_crash_after_half_of_a_sides_routes_is_rolled_back_exactly(stack, ec2, n
 
 # -- how failures read ----------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "The ReportFailed state takes its cause from $.error.Cause, the Lambda's raw error document (JSON with a "
-    "stack trace), not a one-sentence reason."))
 def test_a_report_that_cannot_notify_fails_with_a_one_sentence_cause(stack, ec2, network, faults):
     pcx = seed.request_peering(ec2, network)
     before = all_route_tables(ec2)
@@ -428,9 +418,6 @@ def test_a_report_that_cannot_notify_fails_with_a_one_sentence_cause(stack, ec2,
     one_sentence(described["cause"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "peering.aws.ec2.translated appends '.' to AWS messages that already end with one, so causes read "
-    "'...has been reached..'."))
 def test_aws_messages_ending_in_a_period_still_make_one_clean_sentence():
     from botocore.exceptions import ClientError
 

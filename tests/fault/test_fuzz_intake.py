@@ -268,10 +268,6 @@ def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monk
         assert seen["refused"] >= 40 and seen["started"] >= 40, seen  # both outcomes were really exercised
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "peering.events.trigger_from filters ids with PEERING_ID.match, whose $ also matches before a trailing "
-    "newline, so 'pcx-…\\n' reaches once.StartRequest, whose stricter pattern raises a ValidationError that "
-    "escapes the intake as a multi-line Unexpected error."))
 def test_a_peering_id_with_a_trailing_newline_is_refused_cleanly(monkeypatch):
     event = load_event("create-tags-peering.json")
     event["detail"]["requestParameters"]["resourcesSet"]["items"] = [{"resourceId": "pcx-0a1b2c3d4e5f60718\n"}]
@@ -292,9 +288,6 @@ def test_a_peering_id_with_a_trailing_newline_is_refused_cleanly(monkeypatch):
         assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "peering.events.trigger_from quotes eventName/eventSource verbatim in its reason, so a 100,000-character "
-    "or multi-line value gives a reason of that size and shape (and log lines to match)."))
 @pytest.mark.parametrize("field", ["eventName", "eventSource"])
 def test_the_reason_never_echoes_raw_event_text(field):
     from peering.events import PeeringApiCallEvent, trigger_from

@@ -117,7 +117,7 @@ def test_error_names_in_the_definition_are_the_library_error_classes():
 def test_failures_go_through_rollback_and_report_to_a_fail_state():
     states = ASL["States"]
     caught_to = {c["Next"] for s in states.values() for c in s.get("Catch", [])}
-    assert caught_to <= {"Rollback", "ReportFailure", "ReportFailed", "Verify"}
+    assert caught_to <= {"Rollback", "ReportFailure", "ReportFailed", "ReportFailedCause", "Verify", "AlreadyHandled"}
     # verification failures keep the routes: neither the probe nor the verdict stage rolls back
     assert states["Probe"]["Catch"][0]["Next"] == "Verify"
     assert states["PrepareProbe"]["Catch"][0]["Next"] == "ReportFailure"
@@ -208,3 +208,14 @@ def test_unknown_or_invalid_parameters_are_refused_in_one_sentence():
         template.stack_spec({"NoSuchParameter": "1"})
     with pytest.raises(template.TemplateError, match="EnableDnsResolution='maybe' is not one of"):
         template.stack_spec({"EnableDnsResolution": "maybe"})
+
+
+def test_report_failures_of_the_project_errors_end_with_their_one_sentence_message():
+    project_errors = sorted(cls.__name__ for cls in vars(errors).values()
+                            if isinstance(cls, type) and issubclass(cls, errors.PeeringError)
+                            and cls is not errors.PeeringError)
+    for name in ("Report", "ReportFailure"):
+        first, last = ASL["States"][name]["Catch"]
+        assert sorted(first["ErrorEquals"]) == project_errors and first["Next"] == "ReportFailedCause"
+        assert last["ErrorEquals"] == ["States.ALL"] and last["Next"] == "ReportFailed"
+    assert ASL["States"]["ReportFailedWithReason"]["CausePath"] == "$.errorDetail.document.errorMessage"

@@ -49,6 +49,12 @@ class Trigger(BaseModel):
     event_time: str = ""
 
 
+def _quoted(value: str, limit: int = 64) -> str:
+    """An event field as it may appear in a one-line reason: control characters escaped, length capped."""
+    text = value.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 def _items(container: Any, key: str) -> list[Any]:
     """``container[key]['items']`` as CloudTrail nests lists, or [] when any level is missing."""
     if not isinstance(container, dict):
@@ -68,9 +74,10 @@ def trigger_from(event: PeeringApiCallEvent, trigger_key: str) -> Trigger:
     detail = event.detail
     base = {"event_name": detail.event_name, "event_id": detail.event_id, "event_time": detail.event_time}
     if detail.event_source != "ec2.amazonaws.com" or detail.event_name not in HANDLED_CALLS:
-        return Trigger(reason=f"{detail.event_name} from {detail.event_source} is not a peering call.", **base)
+        return Trigger(reason=f"{_quoted(detail.event_name)} from {_quoted(detail.event_source)} is not a peering "
+                              "call.", **base)
     if detail.error_code:
-        return Trigger(reason=f"The {detail.event_name} call failed ({detail.error_code}).", **base)
+        return Trigger(reason=f"The {detail.event_name} call failed ({_quoted(detail.error_code)}).", **base)
     params = detail.request_parameters or {}
     if detail.event_name == "CreateTags":
         candidates = [i.get("resourceId") for i in _items(params, "resourcesSet") if isinstance(i, dict)]
@@ -85,7 +92,7 @@ def trigger_from(event: PeeringApiCallEvent, trigger_key: str) -> Trigger:
             if isinstance(spec, dict) and spec.get("resourceType") in (None, "vpc-peering-connection")
             for tag in (spec.get("tags") if isinstance(spec.get("tags"), list) else [])
         ]
-    peering_ids = sorted({c for c in candidates if isinstance(c, str) and PEERING_ID.match(c)})
+    peering_ids = sorted({c for c in candidates if isinstance(c, str) and PEERING_ID.fullmatch(c)})
     if not peering_ids:
         return Trigger(reason=f"The {detail.event_name} call names no peering connection.", **base)
     if not _tags_ask_for_automation(tags, trigger_key):

@@ -163,12 +163,22 @@ class Workflow:
         created: list[PlannedRoute] = []
         present = list(side_plan.present)
         for route in side_plan.create:
-            if ec2.create_route(route.route_table_id, route.destination, peering_id):
-                created.append(route)
-            else:
-                present.append(route)
+            try:
+                made = ec2.create_route(route.route_table_id, route.destination, peering_id)
+            except PeeringNotFound:
+                self._fail_if_gone(peering_id, "its routes were being created")
+                raise
+            (created if made else present).append(route)
         self.metric("RoutesCreated", len(created))
         return AppliedSide(side=side_plan.side, created=created, already_present=present)
+
+    def _fail_if_gone(self, peering_id: str, while_doing: str) -> None:
+        """A NotFound mid-run means "not visible yet" only while the peering still exists: raise the
+        non-retried PeeringNotActive when it was deleted, rejected or expired meanwhile."""
+        current = self.ec2().peering(peering_id)
+        if current is None or current.state not in ("active", "provisioning", "pending-acceptance"):
+            state = current.state if current is not None else "deleted"
+            raise PeeringNotActive(f"{peering_id} became {state} while {while_doing}.")
 
     def rollback(self, state: WorkflowState) -> RollbackResult:
         """Remove the routes this execution planned to create and that now point at its peering.

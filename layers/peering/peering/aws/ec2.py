@@ -45,7 +45,8 @@ def translated(action: str, peering_id: str | None = None) -> Iterator[None]:
             raise Throttled(f"EC2 throttled {action} ({code}) after retries.") from e
         if code in NOT_FOUND_CODES:
             raise PeeringNotFound(f"Peering {peering_id or ''} is not visible to EC2 yet ({action}).") from e
-        raise AwsCallFailed(f"{action} failed with {code}: {message}".rstrip(": ") + ".") from e
+        detail = " ".join(message.split()).rstrip(".")  # one line, one final period
+        raise AwsCallFailed(f"{action} failed with {code}: {detail}".rstrip(": ") + ".") from e
 
 
 def route_from_api(route: dict[str, Any]) -> Route | None:
@@ -166,8 +167,17 @@ class Ec2:
 
     # mutations ---------------------------------------------------------------------------------
     def accept(self, peering_id: str) -> str:
-        with translated("AcceptVpcPeeringConnection", peering_id):
+        """Accept; returns the new state. An accept whose first response was lost and that botocore
+        retried gets ``InvalidStateTransition``: that is success when the peering is now accepted."""
+        try:
             result = self.client.accept_vpc_peering_connection(VpcPeeringConnectionId=peering_id)
+        except ClientError as e:
+            if error_code(e) == "InvalidStateTransition":
+                current = self.peering(peering_id)
+                if current is not None and current.state in ("active", "provisioning"):
+                    return current.state
+            with translated("AcceptVpcPeeringConnection", peering_id):
+                raise
         return result.get("VpcPeeringConnection", {}).get("Status", {}).get("Code", "unknown")
 
     def create_route(self, route_table_id: str, destination: str, peering_id: str) -> bool:

@@ -7,14 +7,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import AwsCallFailed
+from ..errors import AwsCallFailed, Throttled
+from .ec2 import THROTTLING_CODES
 
 
 def publish(client: Any, topic_arn: str, subject: str, message: dict[str, Any]) -> None:
     try:
         client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=json.dumps(message, indent=2))
     except ClientError as e:
-        raise AwsCallFailed(f"Publishing to {topic_arn} failed: {e.response['Error'].get('Code')}.") from e
+        code = e.response["Error"].get("Code", "")
+        if code in THROTTLING_CODES:  # retried by the state machine like any other throttle
+            raise Throttled(f"SNS throttled Publish to {topic_arn} ({code}) after retries.") from e
+        raise AwsCallFailed(f"Publishing to {topic_arn} failed: {code}.") from e
 
 
 def start_execution(client: Any, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
