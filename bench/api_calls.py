@@ -49,7 +49,9 @@ LOWER_BOUND: tuple[Bound, ...] = (
     Bound("ec2:CreateRoute", 2, "one per planned route (1 table x 1 peer CIDR per side); EC2 has no batch call"),
     Bound("ec2:ModifyVpcPeeringConnectionOptions", 1,
           "DNS resolution for both sides: one call sets requester and accepter options when one account owns both"),
-    Bound("ec2:CreateTags", 1, "the outcome (status, execution ARN, reason) in one call at the end"),
+    Bound("ec2:CreateTags", 3,
+          "the status tag must show progress (issue 2: in-progress, accepted, then the outcome with the execution "
+          "ARN and reason): one call per transition; a run on an already active peering needs 2"),
     Bound("ec2:DescribeSubnets", 1, "path analysis input (and the probe subnet's VPC), both VPCs, after the routes"),
     Bound("ec2:DescribeSecurityGroups", 1, "path analysis input, both VPCs"),
     Bound("ec2:DescribeNetworkAcls", 1, "path analysis input, both VPCs"),
@@ -66,7 +68,7 @@ EXCESS_SOURCES = {
                         "both again",
     "ec2:DescribeRouteTables": "PlanRoutes reads each side's tables in its own call",
     "ec2:ModifyVpcPeeringConnectionOptions": "one call per side even when one account owns both VPCs",
-    "ec2:CreateTags": "the intermediate status tags: in-progress (Inspect) and accepted (Accept)",
+    "ec2:CreateTags": "more status transitions than the three the issue asks for",
     "ec2:DescribeSubnets": "PrepareProbe reads the probe subnet's VPC apart from Verify's snapshot",
     "ec2:DescribeInstances": "PrepareProbe reads the peer's running instances apart from Verify's snapshot",
 }

@@ -14,6 +14,7 @@ network (which stands in for packets, not for code that is deployed) are all lef
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import json
 import os
@@ -96,7 +97,7 @@ class CallRecorder:
     """Counts the AWS calls made inside the project's handlers (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._local = threading.local()
+        self._function: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
         self._lock = threading.Lock()
         self._recording = Recording()
         self._in_flight: Counter[str] = Counter()
@@ -105,12 +106,11 @@ class CallRecorder:
     # which function is running on this thread (None: not handler code) ----------------------------
     @contextlib.contextmanager
     def _inside(self, function: str | None) -> Iterator[None]:
-        previous = getattr(self._local, "function", None)
-        self._local.function = function
+        token = self._function.set(function)  # a context variable: it follows the handler into its pool threads
         try:
             yield
         finally:
-            self._local.function = previous
+            self._function.reset(token)
 
     def install(self) -> None:
         original_module = self._originals["module"] = inprocess._module
@@ -127,7 +127,7 @@ class CallRecorder:
             return wrapped
 
         def make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-            function = getattr(recorder._local, "function", None)
+            function = recorder._function.get()
             if not function:
                 return original_call(client, operation_name, api_params)
             service = client.meta.service_model.service_name

@@ -188,3 +188,19 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+@pytest.fixture(autouse=True)
+def accept_answers_provisioning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS answers AcceptVpcPeeringConnection with ``provisioning`` (active seconds later); moto answers
+    ``active`` at once, which lets the workflow skip its activation poll. Faults are injected along AWS's
+    sequence, so here the accept reports what AWS would and the run polls CheckActive."""
+    from peering.aws.ec2 import Ec2
+
+    original = Ec2.accept
+
+    def accept(self, peering_id: str) -> str:
+        state = original(self, peering_id)
+        return "provisioning" if state == "active" else state
+
+    monkeypatch.setattr(Ec2, "accept", accept)

@@ -5,8 +5,8 @@ handler is recorded per function; the test then reads each function's role from 
 template. Every call must be allowed, and every EC2 mutation the role allows must have been used.
 """
 
+import contextvars
 import fnmatch
-import threading
 
 import botocore.client
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from peering_tools import inprocess, seed, template
 from tests.template.test_template import MUTATIONS, _actions, _statements
 
-_current = threading.local()
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
 
 
 @pytest.fixture
@@ -27,17 +27,17 @@ def recorded_calls(monkeypatch):
         fn = original_module(code_dir, handler)
 
         def wrapped(event, context):
-            _current.function = context.function_name
+            token = _current.set(context.function_name)  # follows the handler into its worker threads
             calls.setdefault(context.function_name, set())
             try:
                 return fn(event, context)
             finally:
-                _current.function = None
+                _current.reset(token)
 
         return wrapped
 
     def make_api_call(self, operation_name, api_params):
-        function = getattr(_current, "function", None)
+        function = _current.get()
         if function:
             calls.setdefault(function, set()).add(f"{self._service_model.signing_name}:{operation_name}")
         return original_call(self, operation_name, api_params)
@@ -70,10 +70,13 @@ def _exercise(stack, ec2, network, monkeypatch):
         VpcId=network.vpc_a, PeerVpcId=other,
         TagSpecifications=[{"ResourceType": "vpc-peering-connection",
                             "Tags": [{"Key": seed.TRIGGER_TAG, "Value": "true"}]}])["VpcPeeringConnection"]
-    allow_remote_dns = Ec2.allow_remote_dns
+    allow_remote_dns, accept = Ec2.allow_remote_dns, Ec2.accept
     monkeypatch.setattr(Ec2, "allow_remote_dns", lambda *a: (_ for _ in ()).throw(AwsCallFailed("denied.")))
+    # on AWS an accept returns provisioning and the run polls CheckActive; moto answers active at once
+    monkeypatch.setattr(Ec2, "accept", lambda self, pcx: accept(self, pcx) and "provisioning")
     assert stack.run(doomed["VpcPeeringConnectionId"], "doomed")["status"] == "FAILED"
     monkeypatch.setattr(Ec2, "allow_remote_dns", allow_remote_dns)
+    monkeypatch.setattr(Ec2, "accept", accept)
     _exercise_sweeper_and_cleanup(stack, ec2, network, pcx)
 
 

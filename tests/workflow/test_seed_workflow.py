@@ -46,7 +46,7 @@ def test_history_shows_every_stage_in_order(stack, ec2, network):
     pcx = seed.request_peering(ec2, network)
     arn = stack.run(pcx)["executionArn"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in stack.history(arn) if "stateEnteredEventDetails" in e]
-    expected = ["Init", "Inspect", "Decide", "Accept", "WaitForActive", "CheckActive", "IsActive", "PlanRoutes",
+    expected = ["Init", "Inspect", "Decide", "Accept", "AcceptedActive", "PlanRoutes",
                 "ApplyRoutes", "ConfigureDns", "PrepareProbe", "ProbeApplicable", "Verify", "Report", "Outcome",
                 "Done"]
     assert [s for s in entered if s not in ("RouteRequesterSide", "RouteAccepterSide")] == expected
@@ -210,7 +210,7 @@ def test_failure_after_routing_rolls_back_exactly_this_runs_routes(stack, ec2, n
     ec2.create_route(RouteTableId=network.rtb_a, DestinationCidrBlock="10.7.0.0/16", VpcPeeringConnectionId=pcx)
     before = all_route_tables(ec2)
 
-    def broken(self, peering_id, role):
+    def broken(self, peering_id, *roles):
         raise AwsCallFailed("ModifyVpcPeeringConnectionOptions failed with UnauthorizedOperation: denied.")
 
     monkeypatch.setattr(Ec2, "allow_remote_dns", broken)

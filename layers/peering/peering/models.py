@@ -59,6 +59,7 @@ class VpcSide(Wire):
     region: str
     cidrs: list[str] = Field(default_factory=list)
     ipv6_cidrs: list[str] = Field(default_factory=list)
+    name: str = ""
 
     @property
     def all_cidrs(self) -> list[str]:
@@ -150,6 +151,27 @@ class ProbeResult(Wire):
     error: Literal["timeout", "refused", "unreachable", "error"] | None = None
 
 
+class SubnetFact(Wire):
+    subnet_id: str
+    vpc_id: str
+    cidr: str
+    ipv6_cidr: str | None = None
+
+
+class InstanceFact(Wire):
+    instance_id: str
+    vpc_id: str
+    state: str
+    private_ip: str | None = None
+
+
+class NetworkFacts(Wire):
+    """Subnets and instances of both VPCs, read once by PrepareProbe and reused by Verify's analysis."""
+
+    subnets: list[SubnetFact] = Field(default_factory=list)
+    instances: list[InstanceFact] = Field(default_factory=list)
+
+
 class ProbeRound(Wire):
     """What crosses the probe loop of the state machine: the plan, then each attempt's results."""
 
@@ -163,6 +185,7 @@ class ProbeRound(Wire):
     timeout_seconds: float = 3.0
     results: list[ProbeResult] = Field(default_factory=list)
     all_reachable: bool = False
+    network: NetworkFacts | None = None
 
 
 class ProbeRequest(Wire):
@@ -256,7 +279,9 @@ class WorkflowState(Wire):
         if decision == "accept":
             path.append(("accept", self.acceptance is not None))
         if decision in ("accept", "await"):
-            path.append(("wait-active", self.activation is not None and self.activation.state == "active"))
+            accepted_active = self.acceptance is not None and self.acceptance.peering_state == "active"
+            active = accepted_active or (self.activation is not None and self.activation.state == "active")
+            path.append(("wait-active", active))
         path += [
             ("plan-routes", self.plan is not None),
             ("apply-routes", self.routes is not None),

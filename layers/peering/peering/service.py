@@ -7,14 +7,18 @@ run it again after a retry, and a second run finds its work done and does nothin
 
 from __future__ import annotations
 
+import contextvars
+import ipaddress
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import plan as planning
 from .aws.clients import Clients
 from .aws.ec2 import Ec2
+from .aws.network import subnets_and_instances
 from .aws.notify import publish
 from .config import EXECUTION_TAG, PROBE_TARGETS_TAG, REASON_TAG, STATUS_TAG, Settings
 from .errors import PeeringError, PeeringNotActive, PeeringNotFound, PeeringNotReady
@@ -26,6 +30,8 @@ from .models import (
     AppliedSide,
     DnsResult,
     Inspection,
+    InstanceFact,
+    NetworkFacts,
     PathVerdict,
     Peering,
     PlannedRoute,
@@ -36,6 +42,7 @@ from .models import (
     RoutePlan,
     SidePlan,
     Status,
+    SubnetFact,
     Summary,
     Verification,
     VpcSide,
@@ -45,6 +52,8 @@ from .once import claimed_elsewhere, start_once
 from .probe import parse_targets, probe_all
 
 MetricSink = Callable[[str, float], None]
+ROUTE_WORKERS = 8
+"""CreateRoute calls in flight per side: fast for hundreds of tables, well under EC2's mutation rate limits."""
 
 
 def _no_metric(name: str, value: float) -> None:
@@ -71,6 +80,15 @@ class Workflow:
 
     def ec2_for(self, side: VpcSide | SidePlan) -> Ec2:
         return self.ec2(side.account_id or None, side.region or None)
+
+    def by_place(self, peering: Peering) -> list[tuple[Ec2, list[VpcSide]]]:
+        """The two sides grouped by (account, region): one client, and one call per API, for each group."""
+        groups: dict[tuple[str, str], list[VpcSide]] = {}
+        for role in SIDES:
+            side = peering.side(role)
+            groups.setdefault((side.account_id or self.settings.stack_account_id, side.region or self.region),
+                              []).append(side)
+        return [(self.ec2_for(sides[0]), sides) for sides in groups.values()]
 
     def read_peering(self, peering_id: str) -> Peering:
         peering = self.ec2().peering(peering_id)
@@ -121,19 +139,20 @@ class Workflow:
 
     def _with_cidrs(self, peering: Peering) -> Peering:
         sides = {}
-        for role in SIDES:
-            side = peering.side(role)
-            ipv4, ipv6 = self.ec2_for(side).vpc_cidrs(side.vpc_id)
-            sides[role] = side.model_copy(update={"cidrs": ipv4, "ipv6_cidrs": ipv6})
+        for ec2, group in self.by_place(peering):
+            found = ec2.vpcs([side.vpc_id for side in group])
+            for side in group:
+                ipv4, ipv6, name = found[side.vpc_id]
+                sides[side.role] = side.model_copy(update={"cidrs": ipv4, "ipv6_cidrs": ipv6, "name": name})
         return peering.model_copy(update=sides)
 
     # accept and wait ---------------------------------------------------------------------------
     def accept(self, state: WorkflowState) -> Acceptance:
-        peering = self.read_peering(state.peering_id)
+        """Accept the request Inspect found pending. Not read again: if it changed meanwhile, EC2 says so
+        (InvalidStateTransition), and a retried accept that already succeeded is recognised by the adapter."""
+        peering = _inspected(state)
         if peering.state in ("active", "provisioning"):
             return Acceptance(accepted_now=False, peering_state=peering.state)
-        if peering.state != "pending-acceptance":
-            raise PeeringNotActive(f"{peering.peering_id} is {peering.state}, so it cannot be accepted.")
         new_state = self.ec2_for(peering.accepter).accept(peering.peering_id)
         self.tag_status(peering.peering_id, Status.ACCEPTED, state.execution_arn)
         self.metric("PeeringsAccepted", 1)
@@ -155,19 +174,31 @@ class Workflow:
     # routes ------------------------------------------------------------------------------------
     def plan_routes(self, state: WorkflowState) -> RoutePlan:
         peering = _inspected(state)
-        tables = {role: self.ec2_for(peering.side(role)).route_tables(peering.side(role).vpc_id) for role in SIDES}
+        tables = {}
+        for ec2, group in self.by_place(peering):
+            found = ec2.route_tables([side.vpc_id for side in group])
+            for side in group:
+                tables[side.role] = [t for t in found if t.vpc_id == side.vpc_id]
         return planning.plan_routes(peering, tables, self.settings.route_table_quota)
 
     def apply_side(self, peering_id: str, side_plan: SidePlan) -> AppliedSide:
         ec2 = self.ec2_for(side_plan)
         created: list[PlannedRoute] = []
         present = list(side_plan.present)
-        for route in side_plan.create:
+        def create(route: PlannedRoute) -> bool:
+            return ec2.create_route(route.route_table_id, route.destination, peering_id)
+
+        # concurrently, a bounded pool: EC2 has no batch CreateRoute; botocore backs off on throttling
+        with ThreadPoolExecutor(max_workers=ROUTE_WORKERS) as pool:
+            # each worker runs in a copy of this context (context variables, e.g. tracing, follow the call)
+            futures = [(route, pool.submit(contextvars.copy_context().run, create, route))
+                       for route in side_plan.create]
             try:
-                made = ec2.create_route(route.route_table_id, route.destination, peering_id)
+                outcomes = [(route, future.result()) for route, future in futures]
             except PeeringNotFound:
                 self._fail_if_gone(peering_id, "its routes were being created")
                 raise
+        for route, made in outcomes:
             (created if made else present).append(route)
         self.metric("RoutesCreated", len(created))
         return AppliedSide(side=side_plan.side, created=created, already_present=present)
@@ -209,9 +240,9 @@ class Workflow:
             return DnsResult(enabled=False, reason="EnableDnsResolution is false.")
         peering = _inspected(state)
         done: dict[str, bool] = {}
-        for role in SIDES:
-            self.ec2_for(peering.side(role)).allow_remote_dns(peering.peering_id, role)
-            done[role] = True
+        for ec2, group in self.by_place(peering):  # each owner sets its own side, in its own region
+            ec2.allow_remote_dns(peering.peering_id, *(side.role for side in group))
+            done.update({side.role: True for side in group})
         return DnsResult(enabled=True, sides=done, reason="Each side resolves the other's private DNS names.")
 
     def prepare_probe(self, state: WorkflowState) -> ProbeRound:
@@ -222,9 +253,12 @@ class Workflow:
         if not settings.probe_subnet_ids:
             return ProbeRound(applicable=False, reason="No probe is configured (ProbeSubnetIds is empty).", **base)
         subnet = settings.probe_subnet_ids[0]
-        probe_vpc = self.ec2().subnet_vpc(subnet)
+        facts = self._network_facts(peering)  # read once here, reused by Verify's analysis
+        base["network"] = facts
+        probe_vpc = next((s.vpc_id for s in facts.subnets if s.subnet_id == subnet), None)
         sides = {peering.requester.vpc_id: peering.accepter, peering.accepter.vpc_id: peering.requester}
         if probe_vpc not in sides:
+            probe_vpc = self.ec2().subnet_vpc(subnet)  # only to name it in the reason
             return ProbeRound(applicable=False, reason=(
                 f"The probe runs in {probe_vpc}, which is neither side of {peering.peering_id}, so the live probe "
                 "does not apply."), **base)
@@ -234,7 +268,9 @@ class Workflow:
             targets = parse_targets(tagged, settings.max_probe_targets)
             origin = f"the {PROBE_TARGETS_TAG} tag"
         else:
-            ips = self.ec2_for(other).running_instance_ips(other.vpc_id)[: settings.max_probe_targets]
+            ips = sorted((i.private_ip for i in facts.instances
+                          if i.vpc_id == other.vpc_id and i.state == "running" and i.private_ip),
+                         key=ipaddress.ip_address)[: settings.max_probe_targets]
             targets = [ProbeTarget(host=ip, port=settings.default_probe_port) for ip in ips]
             origin = f"the running instances of {other.vpc_id}"
         if not targets:
@@ -243,6 +279,18 @@ class Workflow:
         return ProbeRound(applicable=True, reason=f"{len(targets)} target(s) from {origin}.", targets=targets,
                           source_subnet_id=subnet, source_security_group_ids=list(settings.probe_security_group_ids),
                           **base)
+
+    def _network_facts(self, peering: Peering) -> NetworkFacts:
+        subnets: list[SubnetFact] = []
+        instances: list[InstanceFact] = []
+        for ec2, group in self.by_place(peering):
+            found_subnets, raw_instances = subnets_and_instances(ec2.client, [side.vpc_id for side in group])
+            subnets += [SubnetFact(subnet_id=s.subnet_id, vpc_id=s.vpc_id, cidr=s.cidr, ipv6_cidr=s.ipv6_cidr)
+                        for s in found_subnets]
+            instances += [InstanceFact(instance_id=i["InstanceId"], vpc_id=i["VpcId"],
+                                       state=(i.get("State") or {}).get("Name", "unknown"),
+                                       private_ip=i.get("PrivateIpAddress")) for i in raw_instances]
+        return NetworkFacts(subnets=subnets, instances=instances)
 
     def run_probe(self, request: ProbeRequest) -> ProbeRound:
         """One probe attempt (runs inside the VPC; makes no AWS call)."""
@@ -262,8 +310,9 @@ class Workflow:
         from .aws.network import read_snapshot  # noqa: PLC0415
 
         peering = _inspected(state)
-        snapshot = read_snapshot(self._snapshot_sources(peering), [peering.peering_id])
         probe = state.probe
+        snapshot = read_snapshot(self._snapshot_sources(peering), [peering.peering_id],
+                                 _known(peering, probe.network if probe else None))
         if probe is not None and probe.applicable:
             source = endpoint_for_subnet(snapshot, probe.source_subnet_id or "",
                                          tuple(probe.source_security_group_ids))
@@ -347,6 +396,25 @@ def _sentence(text: str) -> str:
 def _verdict(result: Any, source: str, destination: str) -> PathVerdict:
     return PathVerdict(source=source, destination=destination, reachable=result.reachable,
                        reason=_sentence(result.reason), hops=[h.sentence for h in result.hops])
+
+
+def _known(peering: Peering, facts: NetworkFacts | None) -> Any:
+    """What this run already knows for the analysis: the VPCs' blocks and names (Inspect), the peering
+    (active: the run got past the activation wait), and subnets and instances when PrepareProbe read them."""
+    from .analysis import PeeringInfo, Subnet  # noqa: PLC0415 - imported with the analysis, by Verify only
+    from .aws.network import Known  # noqa: PLC0415
+
+    sides = (peering.requester, peering.accepter)
+    info = PeeringInfo(peering_id=peering.peering_id, state="active", requester_vpc=peering.requester.vpc_id,
+                       accepter_vpc=peering.accepter.vpc_id, requester_region=peering.requester.region,
+                       accepter_region=peering.accepter.region)
+    return Known(
+        vpc_names={s.vpc_id: s.name for s in sides},
+        vpc_cidrs={s.vpc_id: tuple(s.all_cidrs) for s in sides},
+        peerings={peering.peering_id: info},
+        subnets=tuple(Subnet(s.subnet_id, s.vpc_id, s.cidr, s.ipv6_cidr) for s in facts.subnets) if facts else None,
+        instance_states={i.instance_id: i.state for i in facts.instances} if facts else None,
+    )
 
 
 def _host_in(snapshot: Any, vpc_id: str) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import AwsCallFailed, PeeringNotFound, Throttled
+from ..errors import AwsCallFailed, PeeringNotActive, PeeringNotFound, Throttled
 from ..models import Peering, Route, RouteTable, Side, VpcSide
 
 THROTTLING_CODES = frozenset(
@@ -93,11 +93,24 @@ class Ec2:
 
     def vpc_cidrs(self, vpc_id: str) -> tuple[list[str], list[str]]:
         """Every associated IPv4 block (primary and secondary) and IPv6 block of the VPC."""
-        with translated(f"DescribeVpcs for {vpc_id}"):
-            vpcs = self.client.describe_vpcs(VpcIds=[vpc_id]).get("Vpcs", [])
-        vpc = next((v for v in vpcs if v.get("VpcId") == vpc_id), None)
-        if vpc is None:
-            raise AwsCallFailed(f"VPC {vpc_id} was not found.")
+        ipv4, ipv6, _ = self.vpcs([vpc_id])[vpc_id]
+        return ipv4, ipv6
+
+    def vpcs(self, vpc_ids: list[str]) -> dict[str, tuple[list[str], list[str], str]]:
+        """(IPv4 blocks, IPv6 blocks, Name tag) of each VPC, in one DescribeVpcs call."""
+        with translated(f"DescribeVpcs for {', '.join(vpc_ids)}"):
+            found = self.client.describe_vpcs(VpcIds=list(vpc_ids)).get("Vpcs", [])
+        result = {}
+        for vpc_id in vpc_ids:
+            vpc = next((v for v in found if v.get("VpcId") == vpc_id), None)
+            if vpc is None:
+                raise AwsCallFailed(f"VPC {vpc_id} was not found.")
+            name = next((t.get("Value", "") for t in vpc.get("Tags", []) if t.get("Key") == "Name"), "")
+            result[vpc_id] = (*self._blocks(vpc), name)
+        return result
+
+    @staticmethod
+    def _blocks(vpc: dict[str, Any]) -> tuple[list[str], list[str]]:
         ipv4 = [
             a["CidrBlock"]
             for a in vpc.get("CidrBlockAssociationSet", [])
@@ -111,19 +124,21 @@ class Ec2:
         ]
         return ipv4, ipv6
 
-    def route_tables(self, vpc_id: str) -> list[RouteTable]:
+    def route_tables(self, vpc_id: str | list[str]) -> list[RouteTable]:
+        """The route tables of one or several VPCs, in one paginated DescribeRouteTables."""
+        vpc_ids = [vpc_id] if isinstance(vpc_id, str) else list(vpc_id)
         tables: list[RouteTable] = []
         paginator = self.client.get_paginator("describe_route_tables")
-        with translated(f"DescribeRouteTables for {vpc_id}"):
-            for page in paginator.paginate(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
+        with translated(f"DescribeRouteTables for {', '.join(vpc_ids)}"):
+            for page in paginator.paginate(Filters=[{"Name": "vpc-id", "Values": vpc_ids}]):
                 for raw in page.get("RouteTables", []):
-                    if raw.get("VpcId") != vpc_id:
+                    if raw.get("VpcId") not in vpc_ids:
                         continue
                     routes = [r for r in map(route_from_api, raw.get("Routes", [])) if r is not None]
                     tables.append(
                         RouteTable(
                             route_table_id=raw["RouteTableId"],
-                            vpc_id=vpc_id,
+                            vpc_id=raw["VpcId"],
                             routes=routes,
                             tags={t["Key"]: t.get("Value", "") for t in raw.get("Tags", [])},
                         )
@@ -176,6 +191,8 @@ class Ec2:
                 current = self.peering(peering_id)
                 if current is not None and current.state in ("active", "provisioning"):
                     return current.state
+                state = current.state if current is not None else "deleted"
+                raise PeeringNotActive(f"{peering_id} is {state}, so it cannot be accepted.") from e
             with translated("AcceptVpcPeeringConnection", peering_id):
                 raise
         return result.get("VpcPeeringConnection", {}).get("Status", {}).get("Code", "unknown")
@@ -210,11 +227,13 @@ class Ec2:
             with translated(f"DeleteRoute {destination} in {route_table_id}"):
                 raise
 
-    def allow_remote_dns(self, peering_id: str, role: Side) -> None:
+    def allow_remote_dns(self, peering_id: str, *roles: Side) -> None:
+        """Allow DNS resolution from the remote VPC for the given sides, in one call (one owner, one region)."""
         options = {"AllowDnsResolutionFromRemoteVpc": True}
-        key = "RequesterPeeringConnectionOptions" if role == "requester" else "AccepterPeeringConnectionOptions"
-        with translated(f"ModifyVpcPeeringConnectionOptions ({role})", peering_id):
-            self.client.modify_vpc_peering_connection_options(VpcPeeringConnectionId=peering_id, **{key: options})
+        keys = {"requester": "RequesterPeeringConnectionOptions", "accepter": "AccepterPeeringConnectionOptions"}
+        with translated(f"ModifyVpcPeeringConnectionOptions ({' and '.join(roles)})", peering_id):
+            self.client.modify_vpc_peering_connection_options(
+                VpcPeeringConnectionId=peering_id, **{keys[role]: options for role in roles})
 
     def tag(self, resource_id: str, tags: dict[str, str]) -> None:
         with translated(f"CreateTags on {resource_id}", resource_id):

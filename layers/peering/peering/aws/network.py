@@ -9,6 +9,7 @@ Reads only: the IAM actions are listed in :data:`IAM_ACTIONS`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..analysis import (
@@ -212,10 +213,34 @@ def _peerings(client: Any, vpc_ids: Sequence[str], peering_ids: Sequence[str]) -
     return [p for p in infos if p.requester_vpc in vpc_ids or p.accepter_vpc in vpc_ids]
 
 
-def read_snapshot(sources: Sequence[Source], peering_ids: Sequence[str] = ()) -> Snapshot:
+@dataclass(frozen=True)
+class Known:
+    """Facts the workflow already read in this run; each one given skips its describe call."""
+
+    vpc_names: dict[str, str] | None = None
+    vpc_cidrs: dict[str, tuple[str, ...]] | None = None
+    peerings: dict[str, PeeringInfo] | None = None
+    subnets: tuple[Subnet, ...] | None = None
+    instance_states: dict[str, str] | None = None
+
+
+def subnets_and_instances(client: Any, vpcs: Sequence[str]) -> tuple[list[Subnet], list[dict[str, Any]]]:
+    """The VPCs' subnets and raw instance records (two calls), for the probe's plan and the analysis."""
+    where = f" in {', '.join(vpcs)}"
+    subnets = [subnet_from_api(raw) for raw in _in_vpcs(client, vpcs, "describe_subnets", "Subnets",
+                                                         f"DescribeSubnets{where}")]
+    instances = [instance for reservation in _pages(client, "describe_instances", "Reservations",
+                                                     f"DescribeInstances{where}", Filters=_vpc_filter(vpcs))
+                 for instance in reservation.get("Instances", []) if instance.get("VpcId") in vpcs]
+    return subnets, instances
+
+
+def read_snapshot(sources: Sequence[Source], peering_ids: Sequence[str] = (), known: Known | None = None) -> Snapshot:
     """Subnets, route tables, security groups, network ACLs, interfaces (with instance state), VPC names and
     blocks of every VPC in ``sources``, and the peerings ``peering_ids`` (or, without ids, every peering of
-    those VPCs). Records seen through several clients are merged (first one wins)."""
+    those VPCs). Records seen through several clients are merged (first one wins). What ``known`` gives is
+    taken as given and not read again."""
+    known = known or Known()
     subnets: dict[str, Subnet] = {}
     tables: dict[str, RouteTableInfo] = {}
     groups: dict[str, SecurityGroup] = {}
@@ -229,11 +254,13 @@ def read_snapshot(sources: Sequence[Source], peering_ids: Sequence[str] = ()) ->
         vpcs = list(dict.fromkeys(vpc_list))
         if vpcs:
             where = f" in {', '.join(vpcs)}"
-            for raw in _in_vpcs(client, vpcs, "describe_vpcs", "Vpcs", f"DescribeVpcs{where}"):
-                names.setdefault(raw["VpcId"], _tags(raw).get("Name", ""))
-                blocks.setdefault(raw["VpcId"], vpc_blocks(raw))
-            for raw in _in_vpcs(client, vpcs, "describe_subnets", "Subnets", f"DescribeSubnets{where}"):
-                subnets.setdefault(raw["SubnetId"], subnet_from_api(raw))
+            if known.vpc_names is None or known.vpc_cidrs is None:
+                for raw in _in_vpcs(client, vpcs, "describe_vpcs", "Vpcs", f"DescribeVpcs{where}"):
+                    names.setdefault(raw["VpcId"], _tags(raw).get("Name", ""))
+                    blocks.setdefault(raw["VpcId"], vpc_blocks(raw))
+            if known.subnets is None:
+                for raw in _in_vpcs(client, vpcs, "describe_subnets", "Subnets", f"DescribeSubnets{where}"):
+                    subnets.setdefault(raw["SubnetId"], subnet_from_api(raw))
             for raw in _in_vpcs(client, vpcs, "describe_route_tables", "RouteTables", f"DescribeRouteTables{where}"):
                 tables.setdefault(raw["RouteTableId"], route_table_from_api(raw))
             for raw in _in_vpcs(client, vpcs, "describe_security_groups", "SecurityGroups",
@@ -241,7 +268,7 @@ def read_snapshot(sources: Sequence[Source], peering_ids: Sequence[str] = ()) ->
                 groups.setdefault(raw["GroupId"], security_group_from_api(raw))
             for raw in _in_vpcs(client, vpcs, "describe_network_acls", "NetworkAcls", f"DescribeNetworkAcls{where}"):
                 acls.setdefault(raw["NetworkAclId"], network_acl_from_api(raw))
-            states = {
+            states = known.instance_states if known.instance_states is not None else {
                 instance["InstanceId"]: (instance.get("State") or {}).get("Name", "unknown")
                 for reservation in _pages(client, "describe_instances", "Reservations", f"DescribeInstances{where}",
                                           Filters=_vpc_filter(vpcs))
@@ -251,8 +278,15 @@ def read_snapshot(sources: Sequence[Source], peering_ids: Sequence[str] = ()) ->
             for raw in _in_vpcs(client, vpcs, "describe_network_interfaces", "NetworkInterfaces",
                                 f"DescribeNetworkInterfaces{where}"):
                 interfaces.setdefault(raw["NetworkInterfaceId"], interface_from_api(raw, states))
-        for info in _peerings(client, vpcs, wanted_peerings):
-            peerings.setdefault(info.peering_id, info)
+        if known.peerings is None:
+            for info in _peerings(client, vpcs, wanted_peerings):
+                peerings.setdefault(info.peering_id, info)
+    if known.vpc_names is not None and known.vpc_cidrs is not None:
+        names, blocks = dict(known.vpc_names), dict(known.vpc_cidrs)
+    if known.subnets is not None:
+        subnets = {s.subnet_id: s for s in known.subnets}
+    if known.peerings is not None:
+        peerings = dict(known.peerings)
     return Snapshot(
         subnets=subnets,
         route_tables=tuple(tables.values()),
