@@ -91,13 +91,9 @@ class Ec2:
             region=info.get("Region", ""),
         )
 
-    def vpc_cidrs(self, vpc_id: str) -> tuple[list[str], list[str]]:
-        """Every associated IPv4 block (primary and secondary) and IPv6 block of the VPC."""
-        ipv4, ipv6, _ = self.vpcs([vpc_id])[vpc_id]
-        return ipv4, ipv6
-
     def vpcs(self, vpc_ids: list[str]) -> dict[str, tuple[list[str], list[str], str]]:
-        """(IPv4 blocks, IPv6 blocks, Name tag) of each VPC, in one DescribeVpcs call."""
+        """(IPv4 blocks, IPv6 blocks, Name tag) of each VPC, in one DescribeVpcs call: every associated
+        IPv4 block (primary and secondary) and IPv6 block."""
         with translated(f"DescribeVpcs for {', '.join(vpc_ids)}"):
             found = self.client.describe_vpcs(VpcIds=list(vpc_ids)).get("Vpcs", [])
         result = {}
@@ -165,20 +161,6 @@ class Ec2:
         if not match:
             raise AwsCallFailed(f"Probe subnet {subnet_id} was not found.")
         return match[0]
-
-    def running_instance_ips(self, vpc_id: str) -> list[str]:
-        """Private IPv4 addresses of the running instances in the VPC, in a stable order."""
-        ips: list[str] = []
-        paginator = self.client.get_paginator("describe_instances")
-        filters = [{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "instance-state-name", "Values": ["running"]}]
-        with translated(f"DescribeInstances in {vpc_id}"):
-            for page in paginator.paginate(Filters=filters):
-                for reservation in page.get("Reservations", []):
-                    for instance in reservation.get("Instances", []):
-                        if instance.get("VpcId") == vpc_id and instance.get("State", {}).get("Name") == "running" \
-                                and instance.get("PrivateIpAddress"):
-                            ips.append(instance["PrivateIpAddress"])
-        return sorted(ips, key=lambda ip: tuple(int(part) for part in ip.split(".")))
 
     # mutations ---------------------------------------------------------------------------------
     def accept(self, peering_id: str) -> str:
