@@ -49,6 +49,14 @@ def network(ec2) -> seed.SeedNetwork:
     return seed.build(ec2)
 
 
+def invoke(function: str, payload: dict) -> dict:
+    """Invoke a deployed function synchronously (in-process) and return its result; it must not fail."""
+    response = boto3.client("lambda", region_name=REGION).invoke(FunctionName=function, Payload=json.dumps(payload))
+    result = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, result
+    return result
+
+
 def all_route_tables(ec2) -> list[dict]:
     """Every route table with its routes, normalized for before/after comparison."""
     tables = ec2.describe_route_tables()["RouteTables"]

@@ -13,19 +13,11 @@ import boto3
 import pytest
 
 from peering_tools import seed
-from tests.conftest import all_route_tables, load_event
+from tests.conftest import all_route_tables, invoke, load_event
 from tests.workflow.test_cross_account_region import EXTERNAL_ID, PEER_ACCOUNT, ROLE, build_a, build_b, peer, session_in
 
 CLEANUP = "peering-autopilot-CleanupFunction"
 SWEEPER = "peering-autopilot-SweeperFunction"
-
-
-def invoke(function: str, payload: dict) -> dict:
-    response = boto3.client("lambda", region_name="us-east-1").invoke(FunctionName=function,
-                                                                      Payload=json.dumps(payload))
-    result = json.loads(response["Payload"].read())
-    assert "FunctionError" not in response, result
-    return result
 
 
 def delete_event(pcx: str) -> dict:

@@ -32,28 +32,25 @@ def session_in(account: str) -> boto3.session.Session:
                                  aws_session_token=creds["SessionToken"])
 
 
-def build_b(ec2_b) -> dict:
-    vpc = ec2_b.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2_b.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2_b.create_security_group(GroupName="instance-B", Description="B", VpcId=vpc)["GroupId"]
-    ec2_b.authorize_security_group_ingress(GroupId=group, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.6.0.0/16"}]}])
-    image = ec2_b.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    ec2_b.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group])
-    table = ec2_b.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]
+def build_vpc(ec2, cidr: str, subnet_cidr: str, name: str, ssh_from: str) -> dict:
+    """A VPC with a subnet and a running instance whose group admits SSH from ``ssh_from``."""
+    vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=subnet_cidr)["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName=f"instance-{name}", Description=name, VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": ssh_from}]}])
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group])
+    table = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]
     return {"vpc": vpc, "rtb": table["RouteTableId"]}
 
 
 def build_a(ec2_a) -> dict:
-    vpc = ec2_a.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2_a.create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2_a.create_security_group(GroupName="instance-A", Description="A", VpcId=vpc)["GroupId"]
-    ec2_a.authorize_security_group_ingress(GroupId=group, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    image = ec2_a.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    ec2_a.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group])
-    table = ec2_a.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]
-    return {"vpc": vpc, "rtb": table["RouteTableId"]}
+    return build_vpc(ec2_a, "10.6.0.0/16", "10.6.1.0/24", "A", ssh_from="0.0.0.0/0")
+
+
+def build_b(ec2_b) -> dict:
+    return build_vpc(ec2_b, "10.7.0.0/16", "10.7.1.0/24", "B", ssh_from="10.6.0.0/16")
 
 
 @pytest.fixture

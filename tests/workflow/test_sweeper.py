@@ -9,23 +9,14 @@ from __future__ import annotations
 import json
 import threading
 
-import boto3
 import pytest
 
 from peering.service import Workflow
 from peering_tools import executions, seed
-from tests.conftest import all_route_tables, load_event, peering_tags
+from tests.conftest import all_route_tables, invoke, load_event, peering_tags
 
 SWEEPER = "peering-autopilot-SweeperFunction"
 INTAKE = "peering-autopilot-IntakeFunction"
-
-
-def invoke(function: str, payload: dict) -> dict:
-    response = boto3.client("lambda", region_name="us-east-1").invoke(FunctionName=function,
-                                                                      Payload=json.dumps(payload))
-    result = json.loads(response["Payload"].read())
-    assert "FunctionError" not in response, result
-    return result
 
 
 def scheduled_event(event_id: str) -> dict:
