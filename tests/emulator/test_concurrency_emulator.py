@@ -66,3 +66,20 @@ def test_fifty_taggings_at_once_route_once_without_a_failed_execution(emulator):
     assert len(workers) == 1, outputs
     print(f"{DUPLICATES} taggings: {len(runs)} execution(s) started, 1 did the work")
     assert routes_to(ec2, net.rtb_a, pcx) == ["10.7.0.0/16"] and routes_to(ec2, net.rtb_b, pcx) == ["10.6.0.0/16"]
+
+
+def test_a_stopped_emulator_leaves_no_endpoint_to_later_in_process_invocations(monkeypatch):
+    import os
+
+    from peering_tools import inprocess
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    emulator = Emulator(port=0)
+    emulator.start()
+    try:
+        emulator.client("lambda").invoke(FunctionName=emulator.stack.spec.functions["IntakeFunction"].name,
+                                         Payload=b"{}")
+        assert os.environ.get("AWS_ENDPOINT_URL") == emulator.url, "handlers talk to the emulator while it runs"
+    finally:
+        emulator.stop()
+    assert "AWS_ENDPOINT_URL" not in os.environ and inprocess._process_env == {}

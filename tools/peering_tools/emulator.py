@@ -235,6 +235,7 @@ class Emulator:
         Rule.send_to_targets = _original_send_to_targets
         timewarp.restore()
         emulated_network.uninstall()
+        inprocess.reset_process_env()
         inprocess.uninstall()
         for key, value in self._saved_config.items():
             default_user_config[key] = value  # type: ignore[literal-required]

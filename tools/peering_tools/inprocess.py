@@ -71,6 +71,15 @@ def set_process_env(**env: str) -> None:
         _process_env.update(env)
 
 
+def reset_process_env() -> None:
+    """Forget what ``set_process_env`` added, and take it out of ``os.environ`` (an emulator that stopped
+    must not leave its endpoint to the next in-process invocation)."""
+    with _lock:
+        for key in _process_env:
+            os.environ.pop(key, None)
+        _process_env.clear()
+
+
 def _module(code_dir: Path, handler: str) -> Any:
     module_name, func_name = handler.rsplit(".", 1)
     path = code_dir / f"{module_name.replace('.', '/')}.py"
