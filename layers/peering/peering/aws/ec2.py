@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -47,6 +47,23 @@ def translated(action: str, peering_id: str | None = None) -> Iterator[None]:
             raise PeeringNotFound(f"Peering {peering_id or ''} is not visible to EC2 yet ({action}).") from e
         detail = " ".join(message.split()).rstrip(".")  # one line, one final period
         raise AwsCallFailed(f"{action} failed with {code}: {detail}".rstrip(": ") + ".") from e
+
+
+def _strictly_associated(state: dict[str, Any] | None) -> bool:
+    return (state or {}).get("State", "associated") == "associated"
+
+
+def vpc_blocks(
+    vpc: dict[str, Any], counts: Callable[[Any], bool] = _strictly_associated
+) -> tuple[list[str], list[str]]:
+    """A DescribeVpcs record's IPv4 blocks (primary and secondary) and IPv6 blocks whose association
+    ``counts``: by default only those fully associated, the ones routes may be planned for."""
+    ipv4 = [a["CidrBlock"] for a in vpc.get("CidrBlockAssociationSet", []) or []
+            if a.get("CidrBlock") and counts(a.get("CidrBlockState"))] \
+        or ([vpc["CidrBlock"]] if vpc.get("CidrBlock") else [])
+    ipv6 = [a["Ipv6CidrBlock"] for a in vpc.get("Ipv6CidrBlockAssociationSet", []) or []
+            if a.get("Ipv6CidrBlock") and counts(a.get("Ipv6CidrBlockState"))]
+    return ipv4, ipv6
 
 
 def route_from_api(route: dict[str, Any]) -> Route | None:
@@ -102,23 +119,9 @@ class Ec2:
             if vpc is None:
                 raise AwsCallFailed(f"VPC {vpc_id} was not found.")
             name = next((t.get("Value", "") for t in vpc.get("Tags", []) if t.get("Key") == "Name"), "")
-            result[vpc_id] = (*self._blocks(vpc), name)
+            result[vpc_id] = (*vpc_blocks(vpc), name)
         return result
 
-    @staticmethod
-    def _blocks(vpc: dict[str, Any]) -> tuple[list[str], list[str]]:
-        ipv4 = [
-            a["CidrBlock"]
-            for a in vpc.get("CidrBlockAssociationSet", [])
-            if a.get("CidrBlockState", {}).get("State", "associated") == "associated"
-        ] or ([vpc["CidrBlock"]] if vpc.get("CidrBlock") else [])
-        ipv6 = [
-            a["Ipv6CidrBlock"]
-            for a in vpc.get("Ipv6CidrBlockAssociationSet", [])
-            if a.get("Ipv6CidrBlock")
-            and a.get("Ipv6CidrBlockState", {}).get("State", "associated") == "associated"
-        ]
-        return ipv4, ipv6
 
     def route_tables(self, vpc_id: str | list[str]) -> list[RouteTable]:
         """The route tables of one or several VPCs, in one paginated DescribeRouteTables."""

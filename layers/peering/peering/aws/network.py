@@ -26,6 +26,7 @@ from ..analysis import (
 )
 from ..errors import PeeringNotFound
 from .ec2 import ROUTE_TARGET_KEYS, translated
+from .ec2 import vpc_blocks as ec2_vpc_blocks
 
 IAM_ACTIONS = (
     "ec2:DescribeInstances",
@@ -183,12 +184,8 @@ def peering_from_api(raw: dict[str, Any]) -> PeeringInfo:
 
 
 def vpc_blocks(raw: dict[str, Any]) -> tuple[str, ...]:
-    """The VPC's associated IPv4 blocks (primary and secondary), then its IPv6 blocks."""
-    ipv4 = [a["CidrBlock"] for a in raw.get("CidrBlockAssociationSet", []) or []
-            if a.get("CidrBlock") and _associated(a.get("CidrBlockState"))] \
-        or ([raw["CidrBlock"]] if raw.get("CidrBlock") else [])
-    ipv6 = [a["Ipv6CidrBlock"] for a in raw.get("Ipv6CidrBlockAssociationSet", []) or []
-            if a.get("Ipv6CidrBlock") and _associated(a.get("Ipv6CidrBlockState"))]
+    """The VPC's IPv4 blocks (primary and secondary), then its IPv6 blocks, unless going or gone."""
+    ipv4, ipv6 = ec2_vpc_blocks(raw, counts=_associated)
     return tuple(ipv4 + ipv6)
 
 
