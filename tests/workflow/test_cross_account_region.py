@@ -213,3 +213,29 @@ def test_a_requester_outside_the_allow_list_is_never_accepted_or_routed(requeste
         assert reason is not None and f"Requester account {requester} is not in AllowedRequesterAccounts" in reason
     else:
         assert reason is None
+
+
+def test_cross_region_in_one_account_tags_the_accepter_regions_view_before_accepting(make_stack, aws, monkeypatch):
+    """Tags on a peering exist only in the region that set them, and the Accept/CreateRoute/DNS policies
+    read the status tag where the call is made: the us-west-2 view must carry it before the accept there."""
+    calls = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(self, operation_name, api_params):
+        if operation_name in ("CreateTags", "AcceptVpcPeeringConnection"):
+            calls.append((operation_name, self.meta.region_name, dict(api_params)))
+        return original(self, operation_name, api_params)
+
+    ec2_a = boto3.client("ec2", region_name="us-east-1")
+    ec2_b = boto3.client("ec2", region_name="us-west-2")
+    a, b = build_a(ec2_a), build_b(ec2_b)
+    stack = make_stack()
+    pcx = peer(ec2_a, a, b, region="us-west-2")
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+
+    assert stack.run(pcx)["status"] == "SUCCEEDED"
+
+    in_west = [(op, params.get("Tags")) for op, region, params in calls if region == "us-west-2"]
+    accept_at = next(i for i, (op, _) in enumerate(in_west) if op == "AcceptVpcPeeringConnection")
+    tagged_before = [tags for op, tags in in_west[:accept_at] if op == "CreateTags"]
+    assert tagged_before == [[{"Key": "peering-automation/status", "Value": "in-progress"}]]

@@ -96,13 +96,21 @@ class Workflow:
             raise PeeringNotFound(f"Peering {peering_id} was not found in {self.region}.")
         return peering
 
-    def tag_status(self, peering_id: str, status: Status, execution_arn: str | None, reason: str = "") -> None:
+    def tag_status(self, peering_id: str, status: Status, execution_arn: str | None, reason: str = "",
+                   peering: Peering | None = None) -> None:
+        """Tag the peering in the stack's region. Tags exist only in the region that set them, and the
+        IAM conditions on accept, routes and DNS read the status tag where each call is made: for a
+        cross-region peering in this account, the accepter region's view is tagged too (while working)."""
         tags = {STATUS_TAG: status.value}
         if execution_arn:
             tags[EXECUTION_TAG] = execution_arn
         if reason:
             tags[REASON_TAG] = reason
         self.ec2().tag(peering_id, tags)
+        accepter = peering.accepter if peering is not None else None
+        if accepter is not None and accepter.account_id == self.settings.stack_account_id \
+                and accepter.region and accepter.region != self.region:
+            self.ec2_for(accepter).tag(peering_id, {STATUS_TAG: status.value})
 
     # intake: EventBridge -> executions ---------------------------------------------------------
     def start_from_event(self, event: PeeringApiCallEvent, sfn_client: Any) -> dict[str, Any]:
@@ -132,7 +140,7 @@ class Workflow:
             reason = planning.refusal(peering, self.settings)  # then address ranges
         if reason is not None:
             return Inspection(decision="refuse", reason=reason, peering=peering, opted_in=opted_in)
-        self.tag_status(peering.peering_id, Status.IN_PROGRESS, state.execution_arn)
+        self.tag_status(peering.peering_id, Status.IN_PROGRESS, state.execution_arn, peering=peering)
         decision = {"pending-acceptance": "accept", "provisioning": "await"}.get(peering.state, "route")
         return Inspection(decision=decision, reason=f"{peering.peering_id} is {peering.state}.",
                           peering=peering, opted_in=opted_in)
@@ -154,7 +162,7 @@ class Workflow:
         if peering.state in ("active", "provisioning"):
             return Acceptance(accepted_now=False, peering_state=peering.state)
         new_state = self.ec2_for(peering.accepter).accept(peering.peering_id)
-        self.tag_status(peering.peering_id, Status.ACCEPTED, state.execution_arn)
+        self.tag_status(peering.peering_id, Status.ACCEPTED, state.execution_arn, peering=peering)
         self.metric("PeeringsAccepted", 1)
         return Acceptance(accepted_now=True, peering_state=new_state)
 
