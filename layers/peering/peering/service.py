@@ -319,7 +319,8 @@ class Workflow:
 
         peering = _inspected(state)
         probe = state.probe
-        snapshot = read_snapshot(self._snapshot_sources(peering), [peering.peering_id],
+        sources = [(ec2.client, [side.vpc_id for side in group]) for ec2, group in self.by_place(peering)]
+        snapshot = read_snapshot(sources, [peering.peering_id],
                                  _known(peering, probe.network if probe else None))
         if probe is not None and probe.applicable:
             source = endpoint_for_subnet(snapshot, probe.source_subnet_id or "",
@@ -362,14 +363,6 @@ class Workflow:
         return Verification(performed=True, reachable=True, paths=paths, reason=_sentence(
             f"{probe.reason if probe else ''} The path analysis finds both ways open through "
             f"{peering.peering_id}".strip()))
-
-    def _snapshot_sources(self, peering: Peering) -> list[tuple[Any, list[str]]]:
-        """One client per (account, region) with the VPCs it can read."""
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for side in (peering.requester, peering.accepter):
-            key = (side.account_id or self.settings.stack_account_id, side.region or self.region)
-            grouped.setdefault(key, []).append(side.vpc_id)
-        return [(self.ec2(account, region).client, vpcs) for (account, region), vpcs in grouped.items()]
 
     # report ------------------------------------------------------------------------------------
     def report(self, state: WorkflowState) -> Summary:
