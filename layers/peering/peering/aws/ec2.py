@@ -66,6 +66,36 @@ def vpc_blocks(
     return ipv4, ipv6
 
 
+def tags_of(raw: dict[str, Any]) -> dict[str, str]:
+    """An EC2 record's tags (``Tags``, or ``TagSet`` in some shapes) as a dict."""
+    return {t["Key"]: t.get("Value", "") for t in raw.get("Tags", raw.get("TagSet", [])) or []}
+
+
+def side_record(role: Side, info: dict[str, Any]) -> VpcSide:
+    # CidrBlockSet and Ipv6CidrBlockSet are only a hint (moto omits them, AWS may omit the
+    # accepter's until active): the authoritative ranges come from DescribeVpcs on each side.
+    return VpcSide(role=role, vpc_id=info.get("VpcId", ""), account_id=info.get("OwnerId", ""),
+                   region=info.get("Region", ""))
+
+
+def peering_record(raw: dict[str, Any]) -> Peering:
+    """A DescribeVpcPeeringConnections record as the project's Peering (CIDRs are filled in later)."""
+    return Peering(
+        peering_id=raw["VpcPeeringConnectionId"],
+        state=(raw.get("Status") or {}).get("Code", "unknown"),
+        requester=side_record("requester", raw.get("RequesterVpcInfo") or {}),
+        accepter=side_record("accepter", raw.get("AccepterVpcInfo") or {}),
+        tags=tags_of(raw),
+    )
+
+
+def route_table_record(raw: dict[str, Any]) -> RouteTable:
+    """A DescribeRouteTables record with the routes planning needs (prefix-list routes left out)."""
+    return RouteTable(route_table_id=raw["RouteTableId"], vpc_id=raw.get("VpcId", ""),
+                      routes=[r for r in map(route_from_api, raw.get("Routes", [])) if r is not None],
+                      tags=tags_of(raw))
+
+
 def route_from_api(route: dict[str, Any]) -> Route | None:
     destination = route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
     if not destination:
@@ -88,25 +118,7 @@ class Ec2:
         match = [p for p in found.get("VpcPeeringConnections", []) if p.get("VpcPeeringConnectionId") == peering_id]
         if not match:
             return None
-        raw = match[0]
-        return Peering(
-            peering_id=peering_id,
-            state=raw.get("Status", {}).get("Code", "unknown"),
-            requester=self._side_from_info("requester", raw.get("RequesterVpcInfo", {})),
-            accepter=self._side_from_info("accepter", raw.get("AccepterVpcInfo", {})),
-            tags={t["Key"]: t.get("Value", "") for t in raw.get("Tags", [])},
-        )
-
-    @staticmethod
-    def _side_from_info(role: Side, info: dict[str, Any]) -> VpcSide:
-        # CidrBlockSet and Ipv6CidrBlockSet are only a hint (moto omits them, AWS may omit the
-        # accepter's until active): the authoritative ranges come from DescribeVpcs on each side.
-        return VpcSide(
-            role=role,
-            vpc_id=info.get("VpcId", ""),
-            account_id=info.get("OwnerId", ""),
-            region=info.get("Region", ""),
-        )
+        return peering_record(match[0])
 
     def vpcs(self, vpc_ids: list[str]) -> dict[str, tuple[list[str], list[str], str]]:
         """(IPv4 blocks, IPv6 blocks, Name tag) of each VPC, in one DescribeVpcs call: every associated
@@ -118,8 +130,7 @@ class Ec2:
             vpc = next((v for v in found if v.get("VpcId") == vpc_id), None)
             if vpc is None:
                 raise AwsCallFailed(f"VPC {vpc_id} was not found.")
-            name = next((t.get("Value", "") for t in vpc.get("Tags", []) if t.get("Key") == "Name"), "")
-            result[vpc_id] = (*vpc_blocks(vpc), name)
+            result[vpc_id] = (*vpc_blocks(vpc), tags_of(vpc).get("Name", ""))
         return result
 
 
@@ -133,15 +144,7 @@ class Ec2:
                 for raw in page.get("RouteTables", []):
                     if raw.get("VpcId") not in vpc_ids:
                         continue
-                    routes = [r for r in map(route_from_api, raw.get("Routes", [])) if r is not None]
-                    tables.append(
-                        RouteTable(
-                            route_table_id=raw["RouteTableId"],
-                            vpc_id=raw["VpcId"],
-                            routes=routes,
-                            tags={t["Key"]: t.get("Value", "") for t in raw.get("Tags", [])},
-                        )
-                    )
+                    tables.append(route_table_record(raw))
         return tables
 
     def route_target(self, route_table_id: str, destination: str) -> Route | None:

@@ -8,23 +8,13 @@ from typing import Any
 
 from ..models import Peering, RouteTable
 from ..plan import tag_is_true
-from .ec2 import Ec2, route_from_api, translated
-
-
-def peering_from_api(raw: dict[str, Any]) -> Peering:
-    return Peering(
-        peering_id=raw["VpcPeeringConnectionId"],
-        state=(raw.get("Status") or {}).get("Code", "unknown"),
-        requester=Ec2._side_from_info("requester", raw.get("RequesterVpcInfo") or {}),
-        accepter=Ec2._side_from_info("accepter", raw.get("AccepterVpcInfo") or {}),
-        tags={t["Key"]: t.get("Value", "") for t in raw.get("Tags", []) or []},
-    )
+from .ec2 import peering_record, route_table_record, translated
 
 
 def _peerings(client: Any, filters: list[dict[str, Any]], action: str) -> list[Peering]:
     paginator = client.get_paginator("describe_vpc_peering_connections")
     with translated(action):
-        return [peering_from_api(raw)
+        return [peering_record(raw)
                 for page in paginator.paginate(Filters=filters)
                 for raw in page.get("VpcPeeringConnections", []) if raw.get("VpcPeeringConnectionId")]
 
@@ -58,10 +48,8 @@ def route_tables(client: Any, peering_id: str | None = None) -> list[RouteTable]
     with translated("DescribeRouteTables"):
         for page in paginator.paginate(**kwargs):
             for raw in page.get("RouteTables", []):
-                routes = [r for r in map(route_from_api, raw.get("Routes", [])) if r is not None]
-                if peering_id and not any(r.target == peering_id for r in routes):
+                table = route_table_record(raw)
+                if peering_id and not any(r.target == peering_id for r in table.routes):
                     continue
-                tables.append(RouteTable(route_table_id=raw["RouteTableId"], vpc_id=raw.get("VpcId", ""),
-                                         routes=routes, tags={t["Key"]: t.get("Value", "") for t in
-                                                              raw.get("Tags", []) or []}))
+                tables.append(table)
     return tables

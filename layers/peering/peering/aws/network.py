@@ -25,7 +25,7 @@ from ..analysis import (
     Subnet,
 )
 from ..errors import PeeringNotFound
-from .ec2 import ROUTE_TARGET_KEYS, translated
+from .ec2 import ROUTE_TARGET_KEYS, tags_of, translated
 from .ec2 import vpc_blocks as ec2_vpc_blocks
 
 IAM_ACTIONS = (
@@ -67,8 +67,6 @@ def _vpc_filter(vpc_ids: Sequence[str], name: str = "vpc-id") -> list[dict[str, 
     return [{"Name": name, "Values": list(vpc_ids)}]
 
 
-def _tags(raw: dict[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in raw.get("Tags", raw.get("TagSet", [])) or []}
 
 
 GONE_STATES = frozenset({"disassociating", "disassociated", "failing", "failed"})
@@ -253,7 +251,7 @@ def read_snapshot(sources: Sequence[Source], peering_ids: Sequence[str] = (), kn
             where = f" in {', '.join(vpcs)}"
             if known.vpc_names is None or known.vpc_cidrs is None:
                 for raw in _in_vpcs(client, vpcs, "describe_vpcs", "Vpcs", f"DescribeVpcs{where}"):
-                    names.setdefault(raw["VpcId"], _tags(raw).get("Name", ""))
+                    names.setdefault(raw["VpcId"], tags_of(raw).get("Name", ""))
                     blocks.setdefault(raw["VpcId"], vpc_blocks(raw))
             if known.subnets is None:
                 for raw in _in_vpcs(client, vpcs, "describe_subnets", "Subnets", f"DescribeSubnets{where}"):
