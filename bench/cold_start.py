@@ -39,7 +39,7 @@ from peering_tools import LAYER_DIR, REPO_ROOT
 
 from .report import Section, Table, median
 
-RUNS = 5
+RUNS = 7
 TIMEOUT = 120.0  # seconds per interpreter / per layer build
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 BREAKDOWN_HANDLER = "verify"
@@ -49,6 +49,10 @@ BREAKDOWN_ROWS = 10
 GOAL = 1.3
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
 """What the python3.13 runtime brings besides the standard library (and what the layer must not bundle)."""
+BOTO3_UNDER_IMPORTTIME = " import boto3"
+"""Key of the baseline in a breakdown run: ``import boto3`` alone, also under ``-X importtime``."""
+MODELS = " peering.models"
+"""Key of ``peering.models``' own import time (the stage models, built by pydantic) in a breakdown run."""
 PYDANTIC_PACKAGES = ("pydantic", "pydantic_core", "annotated_types", "typing_inspection")
 LAMBDA_ENV = {"LAMBDA_TASK_ROOT": "/var/task", "AWS_LAMBDA_FUNCTION_NAME": "bench",
               "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
@@ -184,6 +188,11 @@ def by_package(rows: list[Row]) -> dict[str, float]:
     return totals
 
 
+def top_level(rows: list[Row], module: str) -> float:
+    """Cumulative seconds of the top-level import of ``module``."""
+    return next(cumulative for depth, name, _, cumulative in reversed(rows) if depth == 0 and name == module)
+
+
 def layer_contents(layer: Path) -> tuple[int, int, list[str]]:
     """(.py files, .py files with an unchecked-hash .pyc beside them, top-level entries of python/)."""
     sources = list(layer.rglob("*.py"))
@@ -244,9 +253,14 @@ def _measure(handlers: list[Path], tasks: dict[str, Path], layer: Path, runtime:
     packages_runs = []
     if BREAKDOWN_HANDLER not in failures:
         for _ in range(BREAKDOWN_RUNS):
+            _, baseline = run_once("boto3", [runtime], layer, plain, importtime=True)
             _, stderr = run_once("app", [tasks[BREAKDOWN_HANDLER], layer, runtime], layer, envs["as deployed"],
                                  importtime=True)
-            packages_runs.append(by_package(parse_importtime(stderr)))
+            rows = parse_importtime(stderr)
+            shares = by_package(rows)
+            shares[MODELS] = sum(own for _, name, own, _ in rows if name == "peering.models")
+            shares[BOTO3_UNDER_IMPORTTIME] = top_level(parse_importtime(baseline), "boto3")
+            packages_runs.append(shares)
     return results, failures, packages_runs
 
 
@@ -292,21 +306,25 @@ def _section(handlers, results, failures, packages_runs, contents) -> Section:
         breakdown = Table(f"Where the `{BREAKDOWN_HANDLER}` handler's import goes (as deployed, `-X importtime`, "
                           f"median of {BREAKDOWN_RUNS}): self time summed per top-level package",
                           ["package", "median", "of `import boto3`"])
-        names = {name for run in packages_runs for name in run}
+        names = {name for run in packages_runs for name in run} - {BOTO3_UNDER_IMPORTTIME, MODELS}
         shares = {name: median([run.get(name, 0.0) for run in packages_runs]) for name in names}
+        base = median([run[BOTO3_UNDER_IMPORTTIME] for run in packages_runs])
         ranked = sorted(shares, key=shares.get, reverse=True)
         for name in ranked[:BREAKDOWN_ROWS]:
-            breakdown.rows.append([f"`{name}`", f"{shares[name] * 1000:.0f} ms", f"{shares[name] / boto3_import:.2f}"])
+            breakdown.rows.append([f"`{name}`", f"{shares[name] * 1000:.0f} ms", f"{shares[name] / base:.2f}"])
         rest = sum(shares[name] for name in ranked[BREAKDOWN_ROWS:])
         breakdown.rows.append([f"{len(ranked) - BREAKDOWN_ROWS} others", f"{rest * 1000:.0f} ms",
-                               f"{rest / boto3_import:.2f}"])
+                               f"{rest / base:.2f}"])
+        breakdown.rows.append(["**total**", f"**{sum(shares.values()) * 1000:.0f} ms**",
+                               f"**{sum(shares.values()) / base:.2f}**"])
+        breakdown.caption += f"; `import boto3` alone under `-X importtime` in the same runs: {base * 1000:.0f} ms"
         tables.append(breakdown)
         pyd = sum(shares.get(name, 0.0) for name in PYDANTIC_PACKAGES)
-        models = shares.get("peering", 0.0)
+        models = median([run[MODELS] for run in packages_runs])
         notes.append(f"pydantic's own modules ({', '.join(PYDANTIC_PACKAGES)}): {pyd * 1000:.0f} ms "
-                     f"({pyd / boto3_import:.2f}x boto3); `peering`'s self time ({models * 1000:.0f} ms, "
-                     f"{models / boto3_import:.2f}x) is mostly pydantic building the stage models' validators at "
-                     "class creation (`peering.models`). (`-X importtime` itself slows imports; the shares are "
+                     f"({pyd / base:.2f}x boto3); and the stage models, `peering.models` ({models * 1000:.0f} ms, "
+                     f"{models / base:.2f}x), which pydantic builds into validators as the classes are created: "
+                     f"together {(pyd + models) / base:.2f}x. (`-X importtime` itself slows imports; the shares are "
                      "for comparison, the ratios above are timed without it.)")
         notes.append("What would remove that share: stage models without pydantic (Powertools' parser is built on "
                      "it), e.g. msgspec structs or plain dataclasses checked at the edge. pydantic's `defer_build` "
