@@ -95,7 +95,8 @@ SSO_IDENTITY = {
     "arn": "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_NetworkAdmin_0123456789abcdef/jane",
     "sessionContext": {"sessionIssuer": {
         "type": "Role",
-        "arn": "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_NetworkAdmin_0123456789abcdef",
+        "arn": ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/"
+                "AWSReservedSSO_NetworkAdmin_0123456789abcdef"),
     }},
 }
 

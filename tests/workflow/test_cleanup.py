@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from peering_tools import seed
-from tests.conftest import all_route_tables, invoke, load_event
+from tests.conftest import all_route_tables, consent, invoke, load_event
 from tests.workflow.test_cross_account_region import EXTERNAL_ID, PEER_ACCOUNT, ROLE, build_a, build_b, peer, session_in
 
 CLEANUP = "peering-autopilot-CleanupFunction"
@@ -36,6 +36,8 @@ def two_peerings(stack, ec2, network):
     pcx = seed.request_peering(ec2, network)
     assert json.loads(stack.run(pcx, "ab")["output"])["status"] == "verified"
     vpc_c = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    consent(ec2, vpc_c, network.vpc_a)
+    consent(ec2, network.vpc_a, network.vpc_b, vpc_c)
     rtb_c = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_c]}])["RouteTables"][0][
         "RouteTableId"]
     other = ec2.create_vpc_peering_connection(

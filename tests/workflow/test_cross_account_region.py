@@ -18,7 +18,7 @@ from peering.aws.clients import Clients
 from peering.config import Settings
 from peering.models import Peering, VpcSide
 from peering_tools import seed, template
-from tests.conftest import all_route_tables, peering_tags
+from tests.conftest import all_route_tables, consent, peering_tags
 
 PEER_ACCOUNT = "222222222222"
 ROLE = "PeeringAutopilotAccepter"
@@ -35,6 +35,7 @@ def session_in(account: str) -> boto3.session.Session:
 def build_vpc(ec2, cidr: str, subnet_cidr: str, name: str, ssh_from: str) -> dict:
     """A VPC with a subnet and a running instance whose group admits SSH from ``ssh_from``."""
     vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    consent(ec2, vpc, "*")  # the VPC's owner accepts peerings from any allowed account
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=subnet_cidr)["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=f"instance-{name}", Description=name, VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
@@ -148,6 +149,7 @@ def test_accepter_role_template_allows_exactly_what_the_accepter_side_calls(make
     assert stack.run(peer(ec2_a, a, b, PEER_ACCOUNT, "us-west-2"), "ok")["status"] == "SUCCEEDED"
     # a second peering whose DNS stage fails: the rollback deletes the accepter's new route under the role
     b2 = {"vpc": ec2_b.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]}
+    consent(ec2_b, b2["vpc"], "*")
     monkeypatch.setattr(Ec2, "allow_remote_dns", lambda *a: (_ for _ in ()).throw(AwsCallFailed("denied.")))
     assert stack.run(peer(ec2_a, a, b2, PEER_ACCOUNT, "us-west-2"), "doomed")["status"] == "FAILED"
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from peering_tools import seed
-from tests.conftest import all_route_tables, peering_tags
+from tests.conftest import all_route_tables, consent, peering_tags
 
 STATUS = "peering-automation/status"
 
@@ -119,6 +119,8 @@ def test_peer_cidr_outside_allowed_ranges_is_rejected(make_stack, ec2, network):
 
 def test_overlapping_vpcs_are_rejected_although_moto_would_accept_the_peering(stack, ec2, network):
     other = ec2.create_vpc(CidrBlock="10.6.128.0/17")["Vpc"]["VpcId"]
+    consent(ec2, other, "*")
+    consent(ec2, network.vpc_a, "*")
     pcx = ec2.create_vpc_peering_connection(
         VpcId=network.vpc_a, PeerVpcId=other,
         TagSpecifications=[{"ResourceType": "vpc-peering-connection",
@@ -334,6 +336,8 @@ def test_probe_outside_both_vpcs_is_not_applicable_and_the_analysis_decides(make
 def test_without_running_instances_nothing_is_verified_and_the_run_ends_routed(stack, ec2):
     a = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
     b = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    consent(ec2, a, b)
+    consent(ec2, b, a)
     pcx = ec2.create_vpc_peering_connection(VpcId=a, PeerVpcId=b, TagSpecifications=[
         {"ResourceType": "vpc-peering-connection", "Tags": [{"Key": seed.TRIGGER_TAG, "Value": "true"}]}],
     )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
