@@ -27,7 +27,7 @@ EXTERNAL_ID = "ext-id-0123456789"
 
 def session_in(account: str) -> boto3.session.Session:
     creds = boto3.client("sts", region_name="us-east-1").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="test-setup")["Credentials"]
+        RoleArn=f"arn:aws:iam::{account}:role/peering-autopilot/{ROLE}", RoleSessionName="test-setup")["Credentials"]
     return boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                                  aws_session_token=creds["SessionToken"])
 
@@ -130,7 +130,7 @@ def test_peering_is_accepted_routed_and_verified_on_each_side_in_its_own_account
     assert peering_tags(ec2_a, pcx)["peering-automation/status"] == "verified"
     if account:
         assert assumed["assume"], "the accepter side ran under the accepter role"
-        assert {c["RoleArn"] for c in assumed["assume"]} == {f"arn:aws:iam::{account}:role/{ROLE}"}
+        assert {c["RoleArn"] for c in assumed["assume"]} == {f"arn:aws:iam::{account}:role/peering-autopilot/{ROLE}"}
         assert all(c.get("ExternalId") == EXTERNAL_ID for c in assumed["assume"])
         assert "ec2:AcceptVpcPeeringConnection" in assumed["calls"]
     else:
