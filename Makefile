@@ -5,6 +5,7 @@
 #   make test    venv + lint + build, then pytest (extra args: make test PYTEST_ARGS='-k foo')
 #   make demo    peering local demo
 #   make bench   python -m bench (if bench/ exists)
+#   make mutate-iam  IAM mutants of the templates, each must fail tests/iam (bench/iam-mutants.md)
 #   make clean   remove venvs, node_modules, build output and caches
 #
 # Stamps live inside the directory they describe (.venv/, .venv-sam/, node_modules/), so deleting
@@ -57,7 +58,7 @@ PY313_BIN_DIR = $(dir $(PY313))
 CFN_TEMPLATES := $(wildcard template.yaml accepter-role.yaml)
 ASL_FILES := $(wildcard statemachine/*.asl.json)
 
-.PHONY: venv venv-sam node lint build test demo bench clean python313
+.PHONY: venv venv-sam node lint build test demo bench mutate-iam clean python313
 
 python313:
 	$(require-py313)
@@ -149,6 +150,10 @@ bench: venv
 	@if [ -d bench ]; then \
 	  echo "==> python -m bench"; $(VENV)/bin/python -m bench; \
 	else echo "no benchmarks yet"; fi
+
+mutate-iam: venv
+	@echo "==> IAM mutants (bench/iam-mutants.md)"
+	$(VENV)/bin/python -m bench.iam_mutants
 
 clean:
 	@echo "==> clean"
