@@ -121,6 +121,9 @@ endif
 ifneq ($(CFN_TEMPLATES),)
 	@echo "==> checkov $(CFN_TEMPLATES) (skips and their reasons: .checkov.yaml)"
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(foreach f,$(CFN_TEMPLATES),-f $(f))
+	@echo "==> checkov on the SAM-translated template (the Lambda checks; per-resource skips in template.yaml)"
+	$(VENV)/bin/python -m peering_tools.template .aws-sam/checkov/template.json
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f .aws-sam/checkov/template.json
 endif
 ifneq ($(ASL_FILES),)
 	@echo "==> asl-validator $(ASL_FILES)"
