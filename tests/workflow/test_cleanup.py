@@ -93,7 +93,8 @@ def test_tables_opted_out_keep_their_routes_and_the_summary_says_so(stack, ec2, 
     assert [r["routeTableId"] for r in result["removed"]] == [network.rtb_a]
     assert [r["routeTableId"] for r in result["leftAlone"]] == [network.rtb_b]
     assert routes_to(ec2, network.rtb_b, pcx) == ["10.6.0.0/16"]
-    assert "1 in tables tagged peering-automation/skip=true were left alone" in result["reason"]
+    assert ("1 were left alone (tables tagged peering-automation/skip=true, or not a blackhole made by "
+            "CreateRoute)") in result["reason"]
 
 
 def test_events_that_are_not_a_successful_delete_change_nothing(stack, ec2, network, two_peerings):

@@ -206,9 +206,9 @@ def test_a_requester_outside_the_allow_list_is_never_accepted_or_routed(requeste
     peering = Peering(
         peering_id="pcx-0123456789abcdef0", state="pending-acceptance",
         requester=VpcSide(role="requester", vpc_id="vpc-a", account_id=requester, region="us-east-1",
-                          cidrs=["10.6.0.0/16"]),
+                          cidrs=["10.6.0.0/16"], accept_from=["*"]),
         accepter=VpcSide(role="accepter", vpc_id="vpc-b", account_id=stack_account, region="us-east-1",
-                         cidrs=["10.7.0.0/16"]),
+                         cidrs=["10.7.0.0/16"], accept_from=["*"]),
         tags={"peering-automation/auto-accept": "true"},
     )
     reason = plan.refusal(peering, settings)

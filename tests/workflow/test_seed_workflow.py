@@ -134,7 +134,19 @@ def test_overlapping_vpcs_are_rejected_although_moto_would_accept_the_peering(st
     assert all_route_tables(ec2) == before
 
 
-def test_secondary_cidr_and_ipv6_blocks_are_routed_in_every_table(stack, ec2, network):
+def test_an_amazon_provided_ipv6_block_is_outside_the_default_private_ranges(stack, ec2, network):
+    ec2.associate_vpc_cidr_block(VpcId=network.vpc_b, AmazonProvidedIpv6CidrBlock=True)
+    pcx = seed.request_peering(ec2, network)
+    before = all_route_tables(ec2)
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "rejected" and "outside AllowedPeerCidrs (10.0.0.0/8" in summary["reason"]
+    assert all_route_tables(ec2) == before
+
+
+def test_secondary_cidr_and_ipv6_blocks_are_routed_in_every_table(make_stack, ec2, network):
+    stack = make_stack(AllowedPeerCidrs="10.0.0.0/8,2000::/3")  # Amazon-provided IPv6 is global unicast
     ec2.associate_vpc_cidr_block(VpcId=network.vpc_b, CidrBlock="10.8.0.0/16")
     ec2.associate_vpc_cidr_block(VpcId=network.vpc_b, AmazonProvidedIpv6CidrBlock=True)
     ec2.associate_vpc_cidr_block(VpcId=network.vpc_a, AmazonProvidedIpv6CidrBlock=True)
