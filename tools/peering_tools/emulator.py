@@ -1,7 +1,7 @@
 """An embedded AWS emulator on 127.0.0.1 with the stack from template.yaml deployed in it.
 
 moto's server runs in this process, so that the project's handlers (``inprocess``) and the AWS
-behaviour the workflow depends on can be added where moto lacks it. Three private moto seams are
+behaviour the workflow depends on can be added where moto lacks it. These private moto seams are
 patched while an emulator runs (moto is pinned; ``tests/emulator/test_moto_seams_emulator.py``
 fails loudly when one moves):
 
@@ -11,6 +11,8 @@ fails loudly when one moves):
 - ``moto.events.models.Rule.send_to_targets``: enabled rules only, matched with ``eventpattern``
   (EventBridge's semantics), delivering to Lambda (asynchronously, through the in-process seam)
   and to Step Functions, which moto cannot do.
+- ``moto.events`` pattern parsing and TestEventPattern (``emulated_events``): PutRule refuses an
+  invalid pattern with ``InvalidEventPatternException``; TestEventPattern answers with ``eventpattern``.
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
 
@@ -35,7 +37,7 @@ from moto.ec2.responses import EC2Response
 from moto.events.models import Rule, events_backends
 from moto.server import ThreadedMotoServer
 
-from . import cloudtrail, deploy, emulated_network, eventpattern, inprocess, template, timewarp
+from . import cloudtrail, deploy, emulated_events, emulated_network, eventpattern, inprocess, template, timewarp
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +205,7 @@ class Emulator:
         os.environ["MOTO_PORT"] = str(self.port)  # Step Functions' Lambda calls go to this server
         EC2Response.call_action = _recording_call_action
         Rule.send_to_targets = _delivering_send_to_targets
+        emulated_events.install()
         inprocess.install()
         inprocess.set_process_env(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
                                   AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"])
@@ -233,6 +236,7 @@ class Emulator:
                 os.environ["MOTO_PORT"] = self._saved_moto_port
         EC2Response.call_action = _original_call_action
         Rule.send_to_targets = _original_send_to_targets
+        emulated_events.uninstall()
         timewarp.restore()
         emulated_network.uninstall()
         inprocess.reset_process_env()
