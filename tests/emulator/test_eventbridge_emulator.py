@@ -107,3 +107,23 @@ def test_test_event_pattern_refuses_an_invalid_pattern_and_an_incomplete_event(e
         events.test_event_pattern(EventPattern='{"source": ["aws.ec2"]}', Event=json.dumps(sample))
     assert bad_event.value.response["Error"] == {"Code": "ValidationException",
                                                  "Message": "Parameter Event is not valid."}
+
+
+def test_a_rule_fires_as_eventbridge_matches_its_pattern(emulator):
+    """Delivery uses the same engine: $or, cidr and a prefix on the ISO "time" EventBridge puts in every event."""
+    events, sfn = emulator.client("events"), emulator.client("stepfunctions")
+    role = "arn:aws:iam::123456789012:role/events-to-sfn"
+    machine = sfn.create_state_machine(name="pattern-probe", roleArn=role, definition=json.dumps(
+        {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    pattern = {"source": ["test.patterns"], "time": [{"prefix": "20"}],
+               "$or": [{"detail": {"ip": [{"cidr": "10.0.0.0/8"}]}}, {"detail": {"kind": [{"wildcard": "*-peering"}]}}]}
+    events.put_rule(Name="pattern-probe", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="pattern-probe", Targets=[{"Id": "sfn", "Arn": machine, "RoleArn": role}])
+
+    details = [{"ip": "10.1.2.3"}, {"kind": "vpc-peering"}, {"ip": "192.0.2.1", "kind": "vpc"}]
+    events.put_events(Entries=[{"Source": "test.patterns", "DetailType": "probe", "Detail": json.dumps(d)}
+                               for d in details])
+
+    inputs = sorted((json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["detail"]
+                     for e in sfn.list_executions(stateMachineArn=machine)["executions"]), key=json.dumps)
+    assert inputs == sorted([{"ip": "10.1.2.3"}, {"kind": "vpc-peering"}], key=json.dumps)

@@ -28,6 +28,7 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,7 +121,8 @@ def _start_execution(account: str, region: str, arn: str, payload: str) -> None:
     from moto.stepfunctions.responses import get_backend  # noqa: PLC0415 - the parser backend from the config
 
     try:
-        get_backend(account, region).start_execution(arn, None, payload)
+        # a fresh name per event, as EventBridge gives one (moto names a nameless execution "None": a second clashes)
+        get_backend(account, region).start_execution(arn, str(uuid.uuid4()), payload)
     except Exception:  # EventBridge would retry, then give up; one failed target does not stop the others
         log.exception("Starting %s for an event failed", arn)
 
@@ -130,13 +132,13 @@ def _delivering_send_to_targets(self: Rule, original_event: dict[str, Any], tran
     or the whole event (``InputPath``/``InputTransformer`` are not applied to Lambda/Step Functions targets)."""
     if self.scheduled_expression and not self.event_pattern.get_pattern():
         return  # a schedule-only rule matches no event (the emulator does not run schedules: invoke the target)
+    event = _envelope(original_event)  # matched as delivered: "time" is ISO 8601, as patterns on it expect
     try:
-        if self.state != "ENABLED" or not eventpattern.matches(self.event_pattern.get_pattern(), original_event):
+        if self.state != "ENABLED" or not eventpattern.matches(self.event_pattern.get_pattern(), event):
             return
     except eventpattern.PatternError as e:  # one bad rule must not stop delivery to the others
         log.warning("Rule %s was skipped: %s", self.name, e)
         return
-    event = _envelope(original_event)
     others = []
     for target in self.targets:
         arn = target["Arn"]
