@@ -43,6 +43,10 @@ def _compiled(raw_pattern: str | None) -> eventpattern.CompiledPattern | None:
         raise InvalidEventPatternException(reason=e.reason) from e
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _validating_parse(self: EventPatternParser) -> dict[str, Any]:
     _compiled(self.pattern)
     return _original_parse(self)
@@ -51,8 +55,8 @@ def _validating_parse(self: EventPatternParser) -> dict[str, Any]:
 def _test_event_pattern(self: EventsHandler) -> tuple[str, dict[str, Any]]:
     compiled = _compiled(self._get_param("EventPattern"))
     try:
-        event = json.loads(self._get_param("Event") or "")
-    except json.JSONDecodeError as e:
+        event = json.loads(self._get_param("Event") or "", parse_constant=_not_json)
+    except ValueError as e:
         raise ValidationException("Parameter Event is not valid.") from e
     if not isinstance(event, dict) or any(field not in event for field in EVENT_REQUIRED_FIELDS):
         raise ValidationException("Parameter Event is not valid.")

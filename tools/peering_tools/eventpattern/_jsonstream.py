@@ -13,6 +13,7 @@ import enum
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 MAX_SOURCE_SNIPPET = 500  # Jackson's JsonLocation.MAX_CONTENT_SNIPPET
 
@@ -54,6 +55,11 @@ _BRACKETS = {"{": Token.START_OBJECT, "}": Token.END_OBJECT, "[": Token.START_AR
 _LITERALS = {"true": Token.TRUE, "false": Token.FALSE, "null": Token.NULL}
 
 
+def _not_json(name: str) -> Any:
+    """Python's json reads NaN and Infinity; JSON (and Jackson) does not."""
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 def _lex(text: str) -> list[_Lexeme]:
     out, pos = [], 0
     while pos < len(text):
@@ -73,7 +79,7 @@ class JsonStream:
     """
 
     def __init__(self, text: str):
-        json.loads(text)
+        json.loads(text, parse_constant=_not_json)
         self.text = text
         self._lexemes = [lx for lx in _lex(text) if lx.text not in (",", ":")]
         self._names = self._field_name_indexes(text)

@@ -8,6 +8,7 @@ prefix/suffix/wildcard/equals-ignore-case *does* match them: their text is not a
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ def comparable(number: str | float | int) -> int:
         value = Decimal(str(number))
     except InvalidOperation as e:
         raise NumberOutOfRange(f"Invalid number {number}") from e
-    if not -FIVE_BILLION <= value <= FIVE_BILLION:
+    if not value.is_finite() or not -FIVE_BILLION <= value <= FIVE_BILLION:
         raise NumberOutOfRange("Value must be between -5.0E9 and 5.0E9, inclusive")
     return int((value * _SCALE).to_integral_value(rounding=ROUND_DOWN))
 
@@ -116,6 +117,7 @@ class EqualsIgnoreCase(Matcher):
         return isinstance(value, str) and value.lower() == self.value.lower()
 
 
+@functools.lru_cache(maxsize=512)
 def wildcard_regex(pattern: str) -> re.Pattern[str]:
     """``*`` is any run of characters (also none); ``\\*`` a literal asterisk, ``\\\\`` a backslash.
 
