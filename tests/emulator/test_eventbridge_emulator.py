@@ -127,3 +127,21 @@ def test_a_rule_fires_as_eventbridge_matches_its_pattern(emulator):
     inputs = sorted((json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["detail"]
                      for e in sfn.list_executions(stateMachineArn=machine)["executions"]), key=json.dumps)
     assert inputs == sorted([{"ip": "10.1.2.3"}, {"kind": "vpc-peering"}], key=json.dumps)
+
+
+def test_other_targets_get_what_eventbridge_matches_too(emulator):
+    """An SQS target is delivered by moto, but of what the emulator's engine matched: here a pattern on an
+    array of objects, which moto's own matcher misses."""
+    events, sqs = emulator.client("events"), emulator.client("sqs")
+    queue = sqs.create_queue(QueueName="pattern-probe")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="pattern-probe-sqs", EventPattern=json.dumps(
+        {"source": ["test.sqs"], "detail": {"items": {"key": ["wanted"]}}}))
+    events.put_targets(Rule="pattern-probe-sqs", Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    events.put_events(Entries=[{"Source": "test.sqs", "DetailType": "probe", "Detail": json.dumps(detail)}
+                               for detail in ({"items": [{"key": "other"}, {"key": "wanted"}]},
+                                              {"items": [{"key": "other"}]})])
+
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    assert [json.loads(m["Body"])["detail"] for m in received] == [{"items": [{"key": "other"}, {"key": "wanted"}]}]

@@ -65,3 +65,10 @@ def test_install_and_uninstall_swap_exactly_the_two_seams():
         emulated_events.uninstall()
     assert EventPatternParser.parse is emulated_events._original_parse
     assert EventsHandler.test_event_pattern is emulated_events._original_test_event_pattern
+
+
+def test_moto_delivery_to_other_targets_only_asks_the_rules_pattern_which_an_empty_one_always_passes():
+    """emulator._delivering_send_to_targets hands SQS/logs/bus targets to moto with an empty pattern, so
+    that moto delivers exactly what eventpattern matched."""
+    assert "if not self.event_pattern.matches_event(original_event):" in inspect.getsource(Rule.send_to_targets)
+    assert EventPattern(None, {}).matches_event({"source": "anything", "detail": {"a": [1]}})

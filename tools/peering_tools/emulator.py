@@ -10,7 +10,7 @@ fails loudly when one moves):
   ``AWS API Call via CloudTrail`` event goes to the default bus of the caller's account and region.
 - ``moto.events.models.Rule.send_to_targets``: enabled rules only, matched with ``eventpattern``
   (EventBridge's semantics), delivering to Lambda (asynchronously, through the in-process seam)
-  and to Step Functions, which moto cannot do.
+  and to Step Functions, which moto cannot do; other targets by moto, of what ``eventpattern`` matched.
 - ``moto.events`` pattern parsing and TestEventPattern (``emulated_events``): PutRule refuses an
   invalid pattern with ``InvalidEventPatternException``; TestEventPattern answers with ``eventpattern``.
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
@@ -35,7 +35,7 @@ from typing import Any
 import boto3
 from moto.core.config import default_user_config
 from moto.ec2.responses import EC2Response
-from moto.events.models import Rule, events_backends
+from moto.events.models import EventPattern, Rule, events_backends
 from moto.server import ThreadedMotoServer
 
 from . import cloudtrail, deploy, emulated_events, emulated_network, eventpattern, inprocess, template, timewarp
@@ -151,9 +151,10 @@ def _delivering_send_to_targets(self: Rule, original_event: dict[str, Any], tran
             _start_execution(self.account_id, self.region_name, arn, payload)
         else:
             others.append(target)
-    if others:  # logs, SQS, buses...: moto's own delivery (and its own matcher) for those
+    if others:  # logs, SQS, buses...: moto's own delivery for those, of what eventpattern matched
         rest = copy.copy(self)
         rest.targets = others
+        rest.event_pattern = EventPattern(None, {})  # moto's matcher would decide again, and differently
         _original_send_to_targets(rest, original_event, transform_input)
 
 
