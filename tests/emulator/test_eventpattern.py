@@ -192,6 +192,9 @@ DOCUMENTED = [
      detail(sourceIPAddress="2001:db9::1"), False),
     ("FILTERING IP address matching: not an address", detail(sourceIPAddress=[{"cidr": "10.0.0.0/24"}]),
      detail(sourceIPAddress="ec2.amazonaws.com"), False),
+    ("COMPILER writeRules: an address as a value matches it however written", {"ip": ["2001:db8::1"]},
+     {"ip": "2001:DB8:0:0:0:0:0:1"}, True),
+    ("COMPILER writeRules: an address as a value, another address", {"ip": ["10.0.0.1"]}, {"ip": "10.0.0.10"}, False),
     ("RULER IP Address Matching: a v4 range never matches v6", {"ip": [{"cidr": "0.0.0.0/0"}]}, {"ip": "::1"}, False),
     # -- exists, also on arrays and objects
     ("FILTERING Exists matching (true)", {"detail": {"state": [{"exists": True}]}}, EC2_EVENT, True),

@@ -128,7 +128,7 @@ class _Compiler:
             if token is Token.START_OBJECT:
                 values.append(self.match_expression())
             elif token is Token.STRING:
-                values.append(ops.ExactString(self.p.text_value()))
+                values.append(ops.exact_string(self.p.text_value()))
             elif token is Token.NUMBER:
                 text = self.p.text_value()
                 try:

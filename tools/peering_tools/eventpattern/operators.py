@@ -66,6 +66,34 @@ class ExactString(Matcher):
 
 
 @dataclass(frozen=True)
+class ExactAddress(Matcher):
+    """A pattern string that is an IP address literal matches the same address however it is written
+    (event-ruler turns it into a one-address CIDR range: JsonRuleCompiler.writeRules, CIDR.ipToRangeIfPossible)."""
+
+    value: str
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
+
+    def matches(self, value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        if value == self.value:
+            return True
+        try:
+            return ipaddress.ip_address(value) == self.address
+        except ValueError:
+            return False
+
+
+def exact_string(text: str) -> Matcher:
+    if _IPV4.fullmatch(text) or _IPV6.fullmatch(text):
+        try:
+            return ExactAddress(text, ipaddress.ip_address(text))
+        except ValueError:
+            pass
+    return ExactString(text)
+
+
+@dataclass(frozen=True)
 class ExactNumber(Matcher):
     """A number in the pattern: equal by value (when comparable) or by its digits (e.g. an account id)."""
 
