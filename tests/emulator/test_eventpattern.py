@@ -354,6 +354,46 @@ def test_an_invalid_pattern_is_refused_with_eventbridges_reason(text, reason):
     assert str(refused.value).startswith(f"Event pattern is not valid. Reason: {reason}")
 
 
+# Answers EventBridge gave, as recorded from AWS by LocalStack's parity tests
+# (localstack/localstack tests/aws/services/events/test_events_patterns.snapshot.json, "MessageRaw",
+# recorded 2024-11/12): (pattern text, reason, column of Jackson's location, times the location is given)
+RECORDED = [
+    ('{"int": 42}', '"int" must be an object or an array', 11, 1),
+    ('{"resources": []}', "Empty arrays are not allowed", 17, 1),
+    ('{"my_key": [{"EXISTS": true}]}', "Unrecognized match type EXISTS", 28, 1),
+    ('{"detail": {"c-count": [{"numeric": [">", 0, ">", 0]}]}}', "Bad numeric range operator: >", 49, 1),
+    ('{"detail": {"c-count": [{"numeric": [">", 0, "<"]}]}}', "Value of < must be numeric", 50, 1),
+    ('{"EventBusArn": [{"wildcard": "arn:aws:events:us-east-1:**:event-bus/*"}]}',
+     "Consecutive wildcard characters at pos 26", 72, 1),
+    ('{"detail-type": [{"equals-ignore-case": {"prefix": "ec2"}}]}',
+     "equals-ignore-case match pattern must be a string", 42, 1),
+    ('{"detail": {"state": [{"anything-but": {"equals-ignore-case": [123, 456]}}]}}',
+     "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.", 67, 2),
+    ('{"detail": {"state": [{"anything-but": {"prefix": [123, "test"]}}]}}',
+     "prefix/suffix match pattern must be a string", 55, 2),
+    ('{"detail": {"state": [{"anything-but": {"prefix": 123}}]}}',
+     "prefix/suffix match pattern must be a string", 54, 1),
+    ('{"detail": {"FileName": [{"anything-but": {"suffix": {"equals-ignore-case": ".png"}}}]}}',
+     "Value of anything-but must be an array or single string/number value.", 55, 1),
+    ('{"detail": {"sourceIPAddress": [{"cidr": ["bad-type"]}]}}', "prefix match pattern must be a string", 43, 1),
+    ('{"detail": {"sourceIPAddress": [{"cidr": "xx.11.xx/8"}]}}', "Nonstandard IP address: xx.11.xx", 0, 0),
+    ('["not", "a", "dict", "but valid json"]', "Filter is not an object", 2, 1),
+    ("this is valid json but not a dict",
+     "Unrecognized token 'this': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')",
+     5, 1),
+    ("{'bad': 'quotation'}",
+     "Unexpected character (''' (code 39)): was expecting double-quote to start field name", 2, 1),
+]
+
+
+@pytest.mark.parametrize(("text", "reason", "column", "times"), RECORDED, ids=[row[1][:60] for row in RECORDED])
+def test_an_invalid_pattern_gets_the_answer_aws_gave_for_it(text, reason, column, times):
+    location = f'\n at [Source: (String)"{text}"; line: 1, column: {column}]'
+    with pytest.raises(PatternError) as refused:
+        compile_pattern(text)
+    assert str(refused.value) == f"Event pattern is not valid. Reason: {reason}{location * times}"
+
+
 def test_the_reason_carries_jacksons_location_as_a_real_putrule_answer_does():
     """A PutRule answer recorded from AWS (a CDK deploy), for a leaf that is not an array:
     'Event pattern is not valid. Reason: "lenderId" must be an object or an array
@@ -378,7 +418,20 @@ def test_a_repeated_key_counts_once_the_last_one():
     assert not matches(text, detail(location="us-east"))
 
 
-def test_text_that_is_not_json_is_refused():
+@pytest.mark.parametrize(("text", "reason"), [
+    ('{"a": [1,]}', "Unexpected character (']' (code 93)): expected a value"),
+    ('{"a": [1] "b": [2]}', "Unexpected character ('\"' (code 34)): was expecting comma to separate Object entries"),
+    ('{"a" [1]}', "Unexpected character ('[' (code 91)): was expecting a colon to separate field name and value"),
+    ('{"a": [tru]}', "Unrecognized token 'tru': was expecting (JSON String, Number, Array, Object or token 'null', "
+                     "'true' or 'false')"),
+])
+def test_text_that_is_not_json_gets_jacksons_reason_where_it_is_reproduced(text, reason):
+    with pytest.raises(PatternError) as refused:
+        compile_pattern(text)
+    assert refused.value.reason.split("\n")[0] == reason
+
+
+def test_text_that_is_not_json_is_refused_even_where_jacksons_wording_is_not_reproduced():
     with pytest.raises(PatternError, match="^Event pattern is not valid. Reason: "):
         compile_pattern('{"source": ["aws.ec2"]')
 

@@ -154,11 +154,109 @@ class JsonStream:
         return self._lexeme.text
 
     def location(self) -> str:
-        line = self.text.count("\n", 0, self._pos) + 1
-        column = self._pos - (self.text.rfind("\n", 0, self._pos) + 1) + 1
-        source = self.text
-        if len(source) > MAX_SOURCE_SNIPPET:
-            source = f'{source[:MAX_SOURCE_SNIPPET]}"[truncated {len(self.text) - MAX_SOURCE_SNIPPET} chars]'
-        else:
-            source = f'{source}"'
-        return f'[Source: (String)"{source}; line: {line}, column: {column}]'
+        return source_location(self.text, self._pos)
+
+
+def source_location(text: str, pos: int) -> str:
+    """Jackson's ``[Source: (String)"..."; line: L, column: C]`` for the input pointer at ``pos``."""
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    if len(text) > MAX_SOURCE_SNIPPET:
+        source = f'{text[:MAX_SOURCE_SNIPPET]}"[truncated {len(text) - MAX_SOURCE_SNIPPET} chars]'
+    else:
+        source = f'{text}"'
+    return f'[Source: (String)"{source}; line: {line}, column: {column}]'
+
+
+class _SyntaxError(Exception):
+    def __init__(self, message: str, pos: int):
+        super().__init__(message)
+        self.message, self.pos = message, pos
+
+
+_JSON_VALUES = "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
+
+
+def jackson_syntax_error(text: str) -> tuple[str, int] | None:
+    """Jackson's message and input position for the commonest ways a pattern is not JSON (a bare word,
+    single quotes, a missing comma, colon or value), or None where its wording is not reproduced here."""
+
+    def unexpected(i: int, expecting: str) -> _SyntaxError:  # located at the character itself, as Jackson does
+        return _SyntaxError(f"Unexpected character ('{text[i]}' (code {ord(text[i])})): {expecting}", i)
+
+    def ws(i: int) -> int:
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        if i >= len(text):
+            raise EOFError
+        return i
+
+    def value(i: int) -> int:
+        i = ws(i)
+        char = text[i]
+        if char == "{":
+            return members(i + 1)
+        if char == "[":
+            return elements(i + 1)
+        if char == '"':
+            found = _STRING.match(text, i)
+            if found is None:
+                raise EOFError
+            return found.end()
+        if char == "-" or char.isdigit():
+            found = _NUMBER.match(text, i)
+            if found is None or (found.end() < len(text) and (text[found.end()].isalnum() or text[found.end()] == ".")):
+                raise EOFError  # Jackson's number messages are not reproduced
+            return found.end()
+        if char.isalpha() or char in "_$":
+            end = i
+            while end < len(text) and (text[end].isalnum() or text[end] in "_$"):
+                end += 1
+            if text[i:end] in ("true", "false", "null"):
+                return end
+            raise _SyntaxError(f"Unrecognized token '{text[i:end]}': was expecting {_JSON_VALUES}", end)
+        if char in "]},:":
+            raise unexpected(i, "expected a value")
+        raise unexpected(i, f"expected a valid value {_JSON_VALUES}")
+
+    def members(i: int) -> int:
+        i = ws(i)
+        if text[i] == "}":
+            return i + 1
+        while True:
+            if text[i] != '"':
+                raise unexpected(i, "was expecting double-quote to start field name")
+            found = _STRING.match(text, i)
+            if found is None:
+                raise EOFError
+            i = ws(found.end())
+            if text[i] != ":":
+                raise unexpected(i, "was expecting a colon to separate field name and value")
+            i = ws(value(i + 1))
+            if text[i] == "}":
+                return i + 1
+            if text[i] != ",":
+                raise unexpected(i, "was expecting comma to separate Object entries")
+            i = ws(i + 1)
+
+    def elements(i: int) -> int:
+        i = ws(i)
+        if text[i] == "]":
+            return i + 1
+        while True:
+            i = ws(value(i))
+            if text[i] == "]":
+                return i + 1
+            if text[i] != ",":
+                raise unexpected(i, "was expecting comma to separate Array entries")
+            i += 1
+
+    try:
+        value(0)
+    except _SyntaxError as e:
+        return e.message, e.pos
+    except (EOFError, IndexError):
+        return None
+    return None

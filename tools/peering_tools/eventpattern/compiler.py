@@ -7,19 +7,23 @@ Jackson's location, as in this real PutRule answer::
     Event pattern is not valid. Reason: "lenderId" must be an object or an array
      at [Source: (String)"{"source":["test.event-pattern"],"detail":{"lenderId":"LenderA"}}"; line: 1, column: 56]
 
-Not reproduced (said where it matters): Jackson's own wording for text that is not JSON at all, and
-EventBridge's service-side limits (pattern length, wildcard "Rule is too complex", $or combinations).
+Answers AWS gave (recorded by LocalStack's parity tests) are reproduced exactly, location included
+(tests/emulator/test_eventpattern.py). Not reproduced (said where it matters): Jackson's wording for
+the rarer ways text is not JSON (an unclosed object, a bad number or escape), and EventBridge's
+service-side limits (pattern length, wildcard "Rule is too complex", $or combinations).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from . import operators as ops
-from ._jsonstream import JsonStream, Token
+from ._jsonstream import JsonStream, Token, jackson_syntax_error, source_location
 
 OR = "$or"
 # event-ruler's Constants.RESERVED_FIELD_NAMES_IN_OR_RELATIONSHIP: refused as field names inside $or
@@ -62,7 +66,10 @@ def _compile_text(text: str) -> CompiledPattern:
     try:
         stream = JsonStream(text)
     except json.JSONDecodeError as e:
-        # EventBridge passes Jackson's parse error on; its exact wording is not reproduced here.
+        if (known := jackson_syntax_error(text)) is not None:
+            reason, pos = known
+            raise PatternError(f"{reason}\n at {source_location(text, pos)}") from e
+        # EventBridge passes Jackson's parse error on; for other mistakes its wording is not reproduced here.
         raise PatternError(f"Filter is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from e
     return _Compiler(stream).compile()
 
@@ -73,6 +80,17 @@ class _Compiler:
 
     def barf(self, message: str) -> Any:
         raise PatternError(f"{message}\n at {self.p.location()}")
+
+    @contextlib.contextmanager
+    def rethrown(self) -> Iterator[None]:
+        """event-ruler reads anything-but lists inside ``catch (IOException e) { barf(parser, e.getMessage()); }``,
+        so a problem found there is reported with Jackson's location twice (as EventBridge answers)."""
+        try:
+            yield
+        except PatternError as e:
+            if "\n at [Source: " in e.reason:
+                self.barf(e.reason)
+            raise
 
     def expect_end_object(self, message: str = "Only one key allowed in match expression") -> None:
         if self.p.next_token() is not Token.END_OBJECT:
@@ -291,13 +309,14 @@ class _Compiler:
             else:
                 numbers.add(self._number())
             return ops.AnythingBut(frozenset(strings), frozenset(numbers))
-        while (token := self.p.next_token()) is not Token.END_ARRAY:
-            if token is Token.STRING:
-                strings.add(self.p.text_value())
-            elif token is Token.NUMBER:
-                numbers.add(self._number())
-            else:
-                self.barf("Inside anything but list, start|null|boolean is not supported.")
+        with self.rethrown():
+            while (token := self.p.next_token()) is not Token.END_ARRAY:
+                if token is Token.STRING:
+                    strings.add(self.p.text_value())
+                elif token is Token.NUMBER:
+                    numbers.add(self._number())
+                else:
+                    self.barf("Inside anything but list, start|null|boolean is not supported.")
         if bool(strings) == bool(numbers):
             self.barf("Inside anything but list, either all values are number or string, mixed type is not supported")
         return ops.AnythingBut(frozenset(strings), frozenset(numbers))
@@ -305,8 +324,9 @@ class _Compiler:
     def anything_but_of(self, inner: str, token: Token) -> ops.Matcher:
         texts: list[str] = []
         if token is Token.START_ARRAY:
-            while (token := self.p.next_token()) is not Token.END_ARRAY:
-                texts.append(self._anything_but_text(inner, token))
+            with self.rethrown():
+                while (token := self.p.next_token()) is not Token.END_ARRAY:
+                    texts.append(self._anything_but_text(inner, token))
         else:
             texts.append(self._anything_but_text(inner, token))
         if inner == "wildcard":
