@@ -145,3 +145,27 @@ def test_other_targets_get_what_eventbridge_matches_too(emulator):
 
     received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
     assert [json.loads(m["Body"])["detail"] for m in received] == [{"items": [{"key": "other"}, {"key": "wanted"}]}]
+
+
+SAMPLES = {  # events/<file>: the EC2 call whose rule must match it (every other rule must not)
+    "create-tags-peering.json": "CreateTags",
+    "create-peering-tagged.json": "CreateVpcPeeringConnection",
+    "delete-peering.json": "DeleteVpcPeeringConnection",
+    "create-tags-instance.json": None,
+    "create-tags-peering-failed-call.json": None,
+}
+
+
+def test_the_deployed_rules_match_the_sample_events_through_test_event_pattern(emulator):
+    """The rules as the emulator deployed them from template.yaml, asked through the API."""
+    events = emulator.client("events")
+    deployed = {json.loads(r["EventPattern"])["detail"]["eventName"][0]: r["EventPattern"]
+                for r in events.list_rules()["Rules"]
+                if r.get("EventPattern") and "eventName" in json.loads(r["EventPattern"]).get("detail", {})}
+    assert set(deployed) == {"CreateTags", "CreateVpcPeeringConnection", "DeleteVpcPeeringConnection"}
+
+    answers = {(sample, call): events.test_event_pattern(EventPattern=pattern,
+                                                         Event=json.dumps(load_event(sample)))["Result"]
+               for sample in SAMPLES for call, pattern in deployed.items()}
+
+    assert answers == {(sample, call): call == SAMPLES[sample] for sample in SAMPLES for call in deployed}
