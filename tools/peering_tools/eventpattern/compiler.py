@@ -91,6 +91,8 @@ class _Compiler:
             if "\n at [Source: " in e.reason:
                 self.barf(e.reason)
             raise
+        except ops.NumberOutOfRange as e:  # an IllegalArgumentException there: its message, located once
+            self.barf(str(e))
 
     def expect_end_object(self, message: str = "Only one key allowed in match expression") -> None:
         if self.p.next_token() is not Token.END_OBJECT:
@@ -314,7 +316,7 @@ class _Compiler:
                 if token is Token.STRING:
                     strings.add(self.p.text_value())
                 elif token is Token.NUMBER:
-                    numbers.add(self._number())
+                    numbers.add(ops.comparable(self.p.text_value()))
                 else:
                     self.barf("Inside anything but list, start|null|boolean is not supported.")
         if bool(strings) == bool(numbers):
