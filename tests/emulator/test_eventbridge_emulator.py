@@ -169,3 +169,14 @@ def test_the_deployed_rules_match_the_sample_events_through_test_event_pattern(e
                for sample in SAMPLES for call, pattern in deployed.items()}
 
     assert answers == {(sample, call): call == SAMPLES[sample] for sample in SAMPLES for call in deployed}
+
+
+def test_create_archive_with_an_invalid_pattern_is_refused_too(emulator):
+    events = emulator.client("events")
+    bus = events.describe_event_bus()["Arn"]
+
+    with pytest.raises(ClientError) as refused:
+        events.create_archive(ArchiveName="bad-archive", EventSourceArn=bus, EventPattern=BAD_PATTERN)
+
+    assert refused.value.response["Error"]["Code"] == "InvalidEventPatternException"
+    assert "bad-archive" not in {a["ArchiveName"] for a in events.list_archives()["Archives"]}
