@@ -10,7 +10,9 @@ for what its section states (the section's own example text was not available to
 [OPS]       "Comparison operators for use in event patterns in Amazon EventBridge"
             https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
 [FILTERING] "Content filtering in Amazon EventBridge event patterns"
-            https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html
+            https://docs.aws.amazon.com/eventbridge/latest/userguide/content-filtering-with-event-patterns.html
+            (earlier eb-event-patterns-content-based-filtering.html; its text as read here is in
+            awsdocs/amazon-eventbridge-user-guide doc_source/eb-event-patterns-content-based-filtering.md)
 [ARRAYS]    "Arrays in Amazon EventBridge event patterns"
             https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html
 [NULLS]     "Matching events on null values and empty strings in Amazon EventBridge"
