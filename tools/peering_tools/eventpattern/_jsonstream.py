@@ -81,21 +81,16 @@ class JsonStream:
     def __init__(self, text: str):
         json.loads(text, parse_constant=_not_json)
         self.text = text
-        self._lexemes = [lx for lx in _lex(text) if lx.text not in (",", ":")]
-        self._names = self._field_name_indexes(text)
+        lexemes = _lex(text)
+        self._names = {lx.start for lx, after in zip(lexemes, lexemes[1:], strict=False)
+                       if lx.kind == "string" and after.text == ":"}  # field names: the strings before a colon
+        self._lexemes = [lx for lx in lexemes if lx.text not in (",", ":")]
         self._i = 0
         self._pos = 0  # Jackson's input pointer
         self._string_end: int | None = None  # set while a string token is read only up to its opening quote
         self._pending: tuple[Token, _Lexeme] | None = None  # the value Jackson read ahead after a field name
         self.token: Token | None = None
         self._lexeme: _Lexeme | None = None
-
-    @staticmethod
-    def _field_name_indexes(text: str) -> set[int]:
-        """Start offsets of the strings that are field names (those followed by a colon)."""
-        lexemes = _lex(text)
-        return {lx.start for lx, nxt in zip(lexemes, lexemes[1:], strict=False)
-                if lx.kind == "string" and nxt.text == ":"}
 
     def next_token(self) -> Token | None:
         if self._pending is not None:
