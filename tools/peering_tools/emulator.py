@@ -14,6 +14,9 @@ fails loudly when one moves):
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
 
+EC2 behaviours where moto 5.2.5 differs from AWS (tags per account and region, overlapping CIDRs,
+blackhole routes, DryRun) are corrected by ``ec2_fidelity`` while an emulator runs.
+
 Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
 regions from the client's request signature. Nothing here prints.
 """
@@ -35,7 +38,7 @@ from moto.ec2.responses import EC2Response
 from moto.events.models import Rule, events_backends
 from moto.server import ThreadedMotoServer
 
-from . import cloudtrail, deploy, emulated_network, eventpattern, inprocess, template, timewarp
+from . import cloudtrail, deploy, ec2_fidelity, emulated_network, eventpattern, inprocess, template, timewarp
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +205,7 @@ class Emulator:
         self._saved_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)  # Step Functions' Lambda calls go to this server
         EC2Response.call_action = _recording_call_action
+        ec2_fidelity.install()  # after the recorder: it wraps call_action as it finds it
         Rule.send_to_targets = _delivering_send_to_targets
         inprocess.install()
         inprocess.set_process_env(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
@@ -231,6 +235,7 @@ class Emulator:
                 os.environ.pop("MOTO_PORT", None)
             else:
                 os.environ["MOTO_PORT"] = self._saved_moto_port
+        ec2_fidelity.uninstall()  # before the recorder's seam is put back
         EC2Response.call_action = _original_call_action
         Rule.send_to_targets = _original_send_to_targets
         timewarp.restore()
