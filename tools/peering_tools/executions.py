@@ -658,11 +658,15 @@ class Aws:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            import boto3  # noqa: PLC0415
+            from .cliargs import ArgumentError  # noqa: PLC0415
+            from .cliargs import session as cli_session
 
-            session = boto3.session.Session(region_name=self.region)
+            try:  # bad --region/--endpoint-url are refused here; dummy credentials for a loopback endpoint
+                session = cli_session(self.region, self.endpoint_url)
+            except ArgumentError as e:
+                raise CliError(str(e)) from None
             if not session.region_name:
-                raise CliError("No AWS region: pass --region or set AWS_REGION.")
+                raise CliError("No AWS region: pass --region or set AWS_DEFAULT_REGION.")
             self._clients[service] = session.client(service, endpoint_url=self.endpoint_url, config=client_config())
         return self._clients[service]
 
@@ -783,7 +787,7 @@ def cli_errors(aws: Aws) -> Iterator[None]:
     except NoCredentialsError:
         message = "No AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."
     except NoRegionError:
-        message = "No AWS region: pass --region or set AWS_REGION."
+        message = "No AWS region: pass --region or set AWS_DEFAULT_REGION."
     except ClientError as e:
         code = e.response.get("Error", {}).get("Code", "Error")
         text = e.response.get("Error", {}).get("Message", "")

@@ -81,16 +81,21 @@ def _start(emulator: Emulator) -> str:
         raise _fail(str(e)) from None
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def up(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Loopback port to serve on.")] = 5000,
     parameter_overrides: Annotated[
-        list[str] | None, typer.Option("--parameter-overrides", help="Template parameters, as sam deploy takes them.")
+        list[str] | None, typer.Option(
+            "--parameter-overrides", help="Template parameters, as sam deploy takes them: K=V K2=V2 (separate "
+                                          "words or one quoted string) or ParameterKey=K,ParameterValue=V.")
     ] = None,
 ) -> None:
     """Start the emulator on 127.0.0.1, deploy the stack into it, and serve until interrupted."""
+    if ctx.args and not parameter_overrides:  # words after --parameter-overrides K=V are more overrides
+        raise _fail(f"unexpected argument {ctx.args[0]!r} (template parameters go after --parameter-overrides).")
     try:
-        overrides = parse_overrides(parameter_overrides or [])
+        overrides = parse_overrides([*(parameter_overrides or []), *ctx.args])
     except OverrideError as e:
         raise _fail(str(e)) from None
     emulator = Emulator(port=port, parameter_overrides=overrides)
