@@ -357,3 +357,45 @@ def test_a_dry_run_route_to_an_existing_destination_is_refused_and_delete_of_a_m
 def test_dry_run_false_is_an_ordinary_call(ec2, pending):
     ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pending["pcx"], DryRun=False)
     assert peering(ec2, pending["pcx"])["Status"]["Code"] == "active"
+
+
+# == a region AWS does not have (moto: HTTP 500 and a KeyError traceback in the emulator's log) ======
+def test_raw_moto_has_no_backend_for_an_unknown_region():
+    from moto.ec2.models import ec2_backends
+
+    with pytest.raises(KeyError):
+        ec2_backends["123456789012"]["xx-nowhere-1"]
+
+
+def test_the_emulator_wraps_the_werkzeug_app_threaded_moto_server_made(emulator):
+    from peering_tools.regions import RegionGuard
+
+    assert isinstance(emulator._server._server.app, RegionGuard)
+
+
+@pytest.mark.parametrize(("service", "call", "code"), [
+    ("ec2", "describe_vpcs", "SignatureDoesNotMatch"),                  # query protocol
+    ("stepfunctions", "list_state_machines", "InvalidSignatureException"),  # JSON protocol
+])
+def test_a_request_signed_for_an_unknown_region_gets_awss_answer(emulator, service, call, code):
+    client = emulator.client(service, region_name="xx-nowhere-1")
+    with pytest.raises(ClientError) as refused:
+        getattr(client, call)()
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert code_of(refused) == code
+    assert refused.value.response["Error"]["Message"] == \
+        "Credential should be scoped to a valid region, not 'xx-nowhere-1'."
+
+
+def test_the_aws_cli_with_an_unknown_region_gets_one_error_line(emulator, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_CONFIG_FILE=str(tmp_path / "none"))
+    done = subprocess.run([sys.executable, "-m", "awscli", "--endpoint-url", emulator.url, "--region", "xx-nowhere-1",
+                           "ec2", "describe-vpcs"], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode != 0 and done.stdout == ""
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "SignatureDoesNotMatch" in lines[0] and "xx-nowhere-1" in lines[0], done.stderr

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
+
+from . import regions
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 EMULATOR_REGION = "us-east-1"  # where `peering local up` deploys the stack
@@ -28,19 +28,9 @@ class ArgumentError(ValueError):
     """A command-line value the CLI cannot use; the message is one sentence."""
 
 
-@cache
-def _partitions() -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
-    import botocore.session  # noqa: PLC0415 - keep `peering --help` fast
-
-    data = botocore.session.get_session().get_data("endpoints")
-    return tuple((re.compile(p["regionRegex"]), frozenset(p.get("regions", {}))) for p in data["partitions"])
-
-
 def check_region(region: str | None) -> str | None:
     """``region`` unchanged when botocore can place it in a partition; ``ArgumentError`` otherwise."""
-    if region is None:
-        return None
-    if any(region in known or pattern.match(region) for pattern, known in _partitions()):
+    if region is None or regions.is_known(region):
         return region
     raise ArgumentError(f"Region {region!r} is not an AWS region (pass --region, e.g. us-east-1).")
 

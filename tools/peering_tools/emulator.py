@@ -38,7 +38,7 @@ from moto.ec2.responses import EC2Response
 from moto.events.models import Rule, events_backends
 from moto.server import ThreadedMotoServer
 
-from . import cloudtrail, deploy, ec2_fidelity, emulated_network, eventpattern, inprocess, template, timewarp
+from . import cloudtrail, deploy, ec2_fidelity, emulated_network, eventpattern, inprocess, regions, template, timewarp
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,8 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
         self._server.start()
+        wsgi = self._server._server  # the werkzeug server ThreadedMotoServer made (canary: test_ec2_fidelity)
+        wsgi.app = regions.RegionGuard(wsgi.app)  # a region AWS lacks: AWS's 403, not moto's 500
         self.port = self._server.get_host_and_port()[1]
         self._saved_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)  # Step Functions' Lambda calls go to this server
