@@ -15,7 +15,8 @@ fails loudly when one moves):
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
 
 EC2 behaviours where moto 5.2.5 differs from AWS (tags per account and region, overlapping CIDRs,
-blackhole routes, DryRun) are corrected by ``ec2_fidelity`` while an emulator runs.
+blackhole routes, DryRun) are corrected by ``ec2_fidelity`` while an emulator runs, and a request
+signed for a region AWS does not have gets AWS's 403 (``regions.RegionGuard``), not moto's 500.
 
 Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
 regions from the client's request signature. Nothing here prints.
