@@ -295,6 +295,8 @@ def calls(p: dict[str, str]) -> list[tuple[str, dict]]:
             "VpcPeeringConnectionId": p["pcx"],
             "RequesterPeeringConnectionOptions": {"AllowDnsResolutionFromRemoteVpc": True}}),
         ("create_tags", {"Resources": [p["pcx"]], "Tags": [{"Key": "k", "Value": "v"}]}),
+        ("describe_vpc_peering_connections", {"VpcPeeringConnectionIds": [p["pcx"]]}),
+        ("describe_route_tables", {"RouteTableIds": [p["table"]]}),
     ]
 
 
@@ -303,7 +305,7 @@ def test_a_valid_dry_run_answers_dry_run_operation_and_changes_nothing(ec2, pend
     answers = {name: dry_run(getattr(ec2, name), **kwargs) for name, kwargs in calls(pending)}
     assert answers == {name: ("DryRunOperation", DRY_RUN_MESSAGE) for name, _ in calls(pending)}
     assert snapshot(ec2, pending) == before
-    assert len(answers) == 7
+    assert len(answers) == 9
 
 
 def test_dry_runs_of_route_changes_answer_dry_run_operation_and_change_nothing(ec2, pending):

@@ -183,6 +183,8 @@ DRY_RUN_CHECKS: dict[str, Callable[[EC2Response], None]] = {
     "reject_vpc_peering_connection": lambda response: _check_peering_answer(response, "reject"),
     "delete_vpc_peering_connection": _check_peering_exists,
     "modify_vpc_peering_connection_options": _check_peering_exists,
+    "describe_vpc_peering_connections": lambda response: None,  # a read: only permission is checked
+    "describe_route_tables": lambda response: None,
 }
 """EC2Response method -> the validation its real call does before it changes anything."""
 
