@@ -666,7 +666,7 @@ class Aws:
             except ArgumentError as e:
                 raise CliError(str(e)) from None
             if not session.region_name:
-                raise CliError("No AWS region: pass --region or set AWS_DEFAULT_REGION.")
+                raise CliError("No AWS region: pass --region or set AWS_REGION.")
             self._clients[service] = session.client(service, endpoint_url=self.endpoint_url, config=client_config())
         return self._clients[service]
 
@@ -787,7 +787,7 @@ def cli_errors(aws: Aws) -> Iterator[None]:
     except NoCredentialsError:
         message = "No AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."
     except NoRegionError:
-        message = "No AWS region: pass --region or set AWS_DEFAULT_REGION."
+        message = "No AWS region: pass --region or set AWS_REGION."
     except ClientError as e:
         code = e.response.get("Error", {}).get("Code", "Error")
         text = e.response.get("Error", {}).get("Message", "")
