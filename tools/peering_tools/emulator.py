@@ -16,6 +16,10 @@ fails loudly when one moves):
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
 
+EC2 behaviours where moto 5.2.5 differs from AWS (tags per account and region, overlapping CIDRs,
+blackhole routes, DryRun) are corrected by ``ec2_fidelity`` while an emulator runs, and a request
+signed for a region AWS does not have gets AWS's 403 (``regions.RegionGuard``), not moto's 500.
+
 Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
 regions from the client's request signature. Nothing here prints.
 """
@@ -38,7 +42,18 @@ from moto.ec2.responses import EC2Response
 from moto.events.models import EventPattern, Rule, events_backends
 from moto.server import ThreadedMotoServer
 
-from . import cloudtrail, deploy, emulated_events, emulated_network, eventpattern, inprocess, template, timewarp
+from . import (
+    cloudtrail,
+    deploy,
+    ec2_fidelity,
+    emulated_events,
+    emulated_network,
+    eventpattern,
+    inprocess,
+    regions,
+    template,
+    timewarp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +218,13 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
         self._server.start()
+        wsgi = self._server._server  # the werkzeug server ThreadedMotoServer made (canary: test_ec2_fidelity)
+        wsgi.app = regions.RegionGuard(wsgi.app)  # a region AWS lacks: AWS's 403, not moto's 500
         self.port = self._server.get_host_and_port()[1]
         self._saved_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)  # Step Functions' Lambda calls go to this server
         EC2Response.call_action = _recording_call_action
+        ec2_fidelity.install()  # after the recorder: it wraps call_action as it finds it
         Rule.send_to_targets = _delivering_send_to_targets
         emulated_events.install()
         inprocess.install()
@@ -237,6 +255,7 @@ class Emulator:
                 os.environ.pop("MOTO_PORT", None)
             else:
                 os.environ["MOTO_PORT"] = self._saved_moto_port
+        ec2_fidelity.uninstall()  # before the recorder's seam is put back
         EC2Response.call_action = _original_call_action
         Rule.send_to_targets = _original_send_to_targets
         emulated_events.uninstall()
