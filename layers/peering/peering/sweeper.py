@@ -3,9 +3,9 @@
 Each sweep, in the stack's own account and region:
 
 1. lists the peerings pending acceptance that carry the trigger tag set to true, and starts the
-   workflow (through ``once.start_once``) for each one that has no RUNNING execution and no
-   SUCCEEDED one that did real work (a duplicate no-op run, decision ``duplicate``, does not count);
-   a FAILED run is retried by the next sweep, as a fresh tag would;
+   workflow for each one that has no RUNNING execution and no SUCCEEDED one that did real work (a
+   duplicate no-op run, decision ``duplicate``, does not count), through ``once.start_once``: only
+   when it takes the peering's lease; a FAILED run is retried by the next sweep, as a fresh tag would;
 2. finds routes in the region's route tables whose target is a peering that is gone (deleted,
    rejected, expired, failed, or no longer described) and removes them on both sides with
    ``cleanup.Cleanup`` - for a delete whose event was lost, or one made from the other account.
@@ -97,7 +97,7 @@ def sweep(flow: Any, event: Any = None) -> SweepResult:
             if why_not is not None:
                 skipped.append(StartResult(peering_id=peering.peering_id, started=False, reason=why_not))
                 continue
-            result = start_once(sfn, machine, peering.peering_id, trigger)
+            result = start_once(sfn, flow.leases(), machine, peering.peering_id, trigger)
             (started if result.started else skipped).append(result)
 
     tables = inventory.route_tables(ec2.client)
