@@ -1,7 +1,7 @@
 """An embedded AWS emulator on 127.0.0.1 with the stack from template.yaml deployed in it.
 
 moto's server runs in this process, so that the project's handlers (``inprocess``) and the AWS
-behaviour the workflow depends on can be added where moto lacks it. Three private moto seams are
+behaviour the workflow depends on can be added where moto lacks it. Four private moto seams are
 patched while an emulator runs (moto is pinned; ``tests/emulator/test_moto_seams_emulator.py``
 fails loudly when one moves):
 
@@ -13,6 +13,8 @@ fails loudly when one moves):
   and to Step Functions, which moto cannot do.
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
+- ``moto.dynamodb.models.DynamoDBBackend``'s item writes, made atomic as DynamoDB's conditional writes
+  are (``conditional_writes``; installed by ``deploy``).
 
 Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
 regions from the client's request signature. Nothing here prints.
@@ -35,7 +37,7 @@ from moto.ec2.responses import EC2Response
 from moto.events.models import Rule, events_backends
 from moto.server import ThreadedMotoServer
 
-from . import cloudtrail, deploy, emulated_network, eventpattern, inprocess, template, timewarp
+from . import cloudtrail, conditional_writes, deploy, emulated_network, eventpattern, inprocess, template, timewarp
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +239,7 @@ class Emulator:
         emulated_network.uninstall()
         inprocess.reset_process_env()
         inprocess.uninstall()
+        conditional_writes.uninstall()
         for key, value in self._saved_config.items():
             default_user_config[key] = value  # type: ignore[literal-required]
         self._saved_config.clear()
