@@ -21,6 +21,18 @@ exactly one takes the lease:
    its report, succeeded, failed, rejected or verification failed. A run that ends without its report
    (the report itself failed, it was stopped, it timed out) leaves its lease behind: the next starter finds
    its execution closed (DescribeExecution) and takes the lease over; DynamoDB's TTL removes it otherwise.
+
+Why not Powertools' idempotency utility (``aws_lambda_powertools.utilities.idempotency``, 3.37.0, with its
+DynamoDB persistence layer)? It makes one *function call* idempotent: its record is written before the call,
+holds the call's result until ``expires_after_seconds`` (``config.py:17``, one hour by default) and is keyed
+by ``<prefix>#<md5 of the payload>`` (``persistence/base.py:150``). Its write condition is the same pattern as
+here (``persistence/dynamodb.py:210-230``: absent, expired, or an in-progress record past its deadline), but
+the lease needs what it does not offer: to live as long as an *execution* (minutes to hours, not one Lambda
+call), to be released by another function (Report) and only while still held by that execution (its
+``delete_record``, ``persistence/base.py:366``, takes the triggering exception and deletes unconditionally,
+``persistence/dynamodb.py:325-327``), and to be taken over from a holder whose execution has ended. Using it
+would mean reproducing its hashed key in Report and deleting behind its back, so the lease is its own small
+adapter (``peering.aws.lease``) with the same conditional-write technique.
 """
 
 from __future__ import annotations
