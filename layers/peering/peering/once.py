@@ -111,7 +111,8 @@ def start_once(sfn: Any, leases: LeaseTable, state_machine_arn: str, peering_id:
     kept = claim(sfn, leases, lease, now)
     if kept is not None:
         holder, why = kept
-        return StartResult(peering_id=peering_id, started=False, execution_arn=holder.execution_arn, reason=why)
+        return StartResult(peering_id=peering_id, started=False, reason=why,
+                           execution_arn=None if holder is lease else holder.execution_arn)
     payload = {"peeringId": peering_id, "trigger": {"eventName": request.event_name, "eventId": request.event_id,
                                                     "eventTime": request.event_time}}
     try:

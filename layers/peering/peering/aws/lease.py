@@ -4,9 +4,9 @@ One item per peering, keyed by its id, written only with conditional writes (ato
 DynamoDB). ``expiresAt`` is the table's TTL attribute: DynamoDB deletes an expired item on a best-effort
 basis, "typically within two days of expiration", and until then it "will still show up in reads, queries,
 and scans" (DynamoDB API reference, UpdateTimeToLive; developer guide, "Working with expired items"), so
-every write here treats an expired lease as free instead of waiting for it to go. A failed condition returns the item that failed it
-(``ReturnValuesOnConditionCheckFailure=ALL_OLD``, PutItem API reference): the holder is learnt in the same
-call, with no read that could be stale.
+every write here treats an expired lease as free instead of waiting for it to go. A failed condition
+returns the item that failed it (``ReturnValuesOnConditionCheckFailure=ALL_OLD``, PutItem API reference):
+the holder is learnt in the same call, with no read that could be stale.
 """
 
 from __future__ import annotations
