@@ -195,3 +195,34 @@ def test_with_the_seam_exactly_one_racing_conditional_write_succeeds(monkeypatch
     written, together = _race_inside_moto(monkeypatch, 4)
     assert (written, together) == (1, 0), "one writer at a time inside the check-and-write"
     assert DynamoDBBackend.put_item.__peering_atomic__
+
+
+# -- claims that keep losing -----------------------------------------------------------------------------------
+class _Sfn:
+    """describe_execution answers FAILED for every holder: each one found is dead."""
+
+    def describe_execution(self, executionArn):  # noqa: N803 - boto3's parameter name
+        return {"status": "FAILED"}
+
+
+class _AlwaysReplacedFirst:
+    """Every write loses to another starter that replaced the same dead holder a moment earlier."""
+
+    def __init__(self):
+        self.writes = []
+
+    def acquire(self, lease, now, replacing=None):
+        self.writes.append(replacing.token if replacing else None)
+        return Lease("pcx-1", f"pcx-1-dead-{len(self.writes)}", ARN + "x", f"t{len(self.writes)}", NOW - 5, NOW + 60)
+
+
+def test_a_claim_that_keeps_losing_compare_and_swap_gives_up_after_a_bounded_number_of_writes():
+    from peering import once
+
+    leases = _AlwaysReplacedFirst()
+    result = once.start_once(_Sfn(), leases, "arn:aws:states:us-east-1:123456789012:stateMachine:m", "pcx-1",
+                             {"eventId": "e1"}, now=NOW)
+
+    assert leases.writes == [None, "t1", "t2"], "each retry replaces exactly the dead holder it last saw"
+    assert (result.started, result.execution_arn) == (False, None)
+    assert result.reason == f"The lease of pcx-1 changed hands {once.ATTEMPTS} times while it was being taken."
