@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -174,20 +175,37 @@ def test_a_start_that_fails_after_the_lease_was_taken_gives_the_lease_back(stack
     assert len(start(pcx, "tag-1")["started"]) == 1, "so the retried event starts the run"
 
 
-def test_a_crash_between_lease_and_start_is_recovered_after_the_grace_period(stack, ec2, network):
-    pcx = seed.request_peering(ec2, network)
-    now = int(time.time())
-    crashed = execution_name(pcx, "crashed-event")
-    put_lease(stack, pcx, crashed, acquired_at=now - 5, expires_at=now + 86_400)
+class Crash(BaseException):
+    """The intake's process dying (a Lambda timeout, an OOM kill): no ``except Exception`` runs."""
 
-    early = start(pcx, "tag-early")  # the starter may still be about to start it: leave it alone
+
+def test_a_crash_between_lease_and_start_is_recovered_after_the_grace_period(stack, ec2, network, monkeypatch):
+    from peering import once
+
+    pcx = seed.request_peering(ec2, network)
+    crashed = execution_name(pcx, "tag-crashed")
+
+    def die(*args):
+        raise Crash
+
+    monkeypatch.setattr(once, "start_execution", die)
+    with pytest.raises(Crash):
+        boto3.client("lambda", region_name=REGION).invoke(FunctionName=INTAKE,
+                                                          Payload=json.dumps(tag_event(pcx, "tag-crashed")))
+    monkeypatch.undo()
+    assert stack.leases()[pcx]["executionName"] == crashed, "the lease was taken and never given back"
+
+    early = start(pcx, "tag-early")  # its starter may still be about to start it: leave it alone
     assert early["started"] == []
     assert early["skipped"][0]["reason"] == f"Execution {crashed} is being started for {pcx}."
 
-    put_lease(stack, pcx, crashed, acquired_at=now - START_GRACE_SECONDS - 1, expires_at=now + 86_400)
-    (arn,) = start(pcx, "tag-late")["started"]  # its starter is dead: the lease is taken over
+    later = time.time() + START_GRACE_SECONDS + 1
+    monkeypatch.setattr(once, "time", SimpleNamespace(time=lambda: later))  # the lease's clock only
+    (arn,) = start(pcx, "tag-late")["started"]  # its starter is known dead: the lease is taken over
 
     assert json.loads(stack.wait(arn)["output"])["status"] == "verified"
+    assert crashed not in [e["name"] for e in stack.sfn.list_executions(
+        stateMachineArn=stack.deployed.state_machine_arn)["executions"]]
     assert stack.leases() == {}
 
 
