@@ -229,3 +229,18 @@ def test_the_lease_of_a_run_whose_report_failed_is_taken_over_by_the_next_trigge
 
     assert json.loads(stack.wait(second)["output"])["status"] == "verified"
     assert stack.leases() == {}
+
+
+def test_the_sweeper_starts_nothing_for_a_peering_whose_lease_another_starter_holds(stack, ec2, network):
+    """The sweep lists no execution of the peering (its starter has the lease but has not started yet): the
+    lease, not the listing, keeps the sweep from starting a second one."""
+    pcx = seed.request_peering(ec2, network)
+    now = int(time.time())
+    starting = execution_name(pcx, "tag-being-started")
+    put_lease(stack, pcx, starting, acquired_at=now, expires_at=now + 86_400)
+
+    swept = invoke("peering-autopilot-SweeperFunction", {"id": "sweep-1", "time": "2026-12-02T05:00:00Z"})
+
+    assert swept["started"] == []
+    assert swept["skipped"][0]["reason"] == f"Execution {starting} is being started for {pcx}."
+    assert stack.sfn.list_executions(stateMachineArn=stack.deployed.state_machine_arn)["executions"] == []
