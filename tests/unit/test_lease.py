@@ -148,9 +148,13 @@ def test_a_holder_keeps_its_peering_only_while_live_or_being_started(status, now
 def test_canary_the_seams_are_where_conditional_writes_checks_for_them():
     for owner, name in conditional_writes.SEAMS:
         assert callable(getattr(owner, name)), name
-    # the window the lock closes: Table.put_item evaluates the condition through this module-level name
+    # the windows the lock closes: Table.put_item evaluates the condition through this module-level name, and
+    # StartExecution looks for an execution of the name before it creates one
     assert callable(moto_table.get_filter_expression)
     assert "get_filter_expression" in moto_table.Table.put_item.__code__.co_names
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    assert "_handle_name_input_idempotency" in StepFunctionsParserBackend.start_execution.__code__.co_names
 
 
 def _race_inside_moto(monkeypatch, writers: int) -> tuple[int, int]:

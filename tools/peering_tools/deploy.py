@@ -46,7 +46,7 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
     session = session or boto3.session.Session(region_name=spec.region)
     client = lambda name: session.client(name, region_name=spec.region, **client_kwargs)  # noqa: E731
     inprocess.install()
-    conditional_writes.install()  # conditional writes atomic per item, as on AWS (moto's are not)
+    conditional_writes.install()  # conditional writes and named starts atomic, as on AWS (not in moto)
     iam = client("iam")
     role_name = f"{spec.stack_name}-role"[:64]
     try:

@@ -1,7 +1,7 @@
 """An embedded AWS emulator on 127.0.0.1 with the stack from template.yaml deployed in it.
 
 moto's server runs in this process, so that the project's handlers (``inprocess``) and the AWS
-behaviour the workflow depends on can be added where moto lacks it. Four private moto seams are
+behaviour the workflow depends on can be added where moto lacks it. Four kinds of private moto seams are
 patched while an emulator runs (moto is pinned; ``tests/emulator/test_moto_seams_emulator.py``
 fails loudly when one moves):
 
@@ -13,8 +13,9 @@ fails loudly when one moves):
   and to Step Functions, which moto cannot do.
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
-- ``moto.dynamodb.models.DynamoDBBackend``'s item writes, made atomic as DynamoDB's conditional writes
-  are (``conditional_writes``; installed by ``deploy``).
+- ``moto.dynamodb.models.DynamoDBBackend``'s item writes and the Step Functions backends'
+  ``start_execution``, made atomic as AWS's conditional writes and named starts are
+  (``conditional_writes``; installed by ``deploy``; its canary is in ``tests/unit/test_lease.py``).
 
 Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
 regions from the client's request signature. Nothing here prints.
