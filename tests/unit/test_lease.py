@@ -3,6 +3,7 @@ pure holder decision, and the moto seam that makes conditional writes atomic as 
 
 from __future__ import annotations
 
+import inspect
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -151,10 +152,11 @@ def test_canary_the_seams_are_where_conditional_writes_checks_for_them():
     # the windows the lock closes: Table.put_item evaluates the condition through this module-level name, and
     # StartExecution looks for an execution of the name before it creates one
     assert callable(moto_table.get_filter_expression)
-    assert "get_filter_expression" in moto_table.Table.put_item.__code__.co_names
+    assert "get_filter_expression" in inspect.unwrap(moto_table.Table.put_item).__code__.co_names
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-    assert "_handle_name_input_idempotency" in StepFunctionsParserBackend.start_execution.__code__.co_names
+    start = inspect.unwrap(StepFunctionsParserBackend.start_execution)  # the original, installed or not
+    assert "_handle_name_input_idempotency" in start.__code__.co_names
 
 
 def _race_inside_moto(monkeypatch, writers: int) -> tuple[int, int]:
