@@ -121,6 +121,15 @@ class Stack:
     def history(self, execution_arn: str) -> list[dict]:
         return self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
 
+    @property
+    def lease_table(self) -> str:
+        return self.deployed.table_names["LeaseTable"]
+
+    def leases(self) -> dict[str, dict]:
+        """The lease table's items by peering id, as plain values."""
+        items = boto3.client("dynamodb", region_name=REGION).scan(TableName=self.lease_table)["Items"]
+        return {item["peeringId"]["S"]: {k: next(iter(v.values())) for k, v in item.items()} for item in items}
+
 
 @pytest.fixture
 def make_stack(aws: None):

@@ -15,6 +15,9 @@ fails loudly when one moves):
   invalid pattern with ``InvalidEventPatternException``; TestEventPattern answers with ``eventpattern``.
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
+- ``moto.dynamodb.models.DynamoDBBackend``'s item writes and the Step Functions backends'
+  ``start_execution``, made atomic as AWS's conditional writes and named starts are
+  (``conditional_writes``; installed by ``deploy``; its canary is in ``tests/unit/test_lease.py``).
 
 EC2 behaviours where moto 5.2.5 differs from AWS (tags per account and region, overlapping CIDRs,
 blackhole routes, DryRun) are corrected by ``ec2_fidelity`` while an emulator runs, and a request
@@ -44,6 +47,7 @@ from moto.server import ThreadedMotoServer
 
 from . import (
     cloudtrail,
+    conditional_writes,
     deploy,
     ec2_fidelity,
     emulated_events,
@@ -263,6 +267,7 @@ class Emulator:
         emulated_network.uninstall()
         inprocess.reset_process_env()
         inprocess.uninstall()
+        conditional_writes.uninstall()
         for key, value in self._saved_config.items():
             default_user_config[key] = value  # type: ignore[literal-required]
         self._saved_config.clear()
