@@ -98,6 +98,17 @@ def test_a_renamed_field_in_a_stage_result_is_refused_in_one_sentence_naming_the
     assert "decision" in str(refused.value)
 
 
+def test_a_renamed_optional_field_deep_in_a_result_is_refused_too(runs):
+    events = copy.deepcopy(runs["unverified"].events)
+    verify_done = next(e for e in events if e["type"] == "LambdaFunctionSucceeded"
+                       and '"paths"' in e["lambdaFunctionSucceededEventDetails"]["output"])
+    details = verify_done["lambdaFunctionSucceededEventDetails"]
+    details["output"] = details["output"].replace('"hops"', '"steps"')  # hops has a default: pydantic ignores it
+
+    with pytest.raises(x.Unreadable, match=r"The result of Verify .*Verification \(unknown field paths\.0\.steps"):
+        x.timeline_from(events)
+
+
 def test_verified_outcome_lists_the_routes_the_plan_asked_for_and_a_verdict_per_flow(runs):
     run = runs["verified"]
     plan = lambda_result(run.events, "PlanRoutes")["plan"]

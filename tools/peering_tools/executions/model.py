@@ -177,12 +177,32 @@ def _first_problem(error: ValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}"
 
 
-def _validate[M: BaseModel](model: type[M], value: Any, what: str) -> M:
+def unknown_keys(value: Any, known: Any, where: str = "") -> list[str]:
+    """Keys of ``value`` (recursively) that ``known`` - the model's own dump of it - does not have:
+    what validation ignored, e.g. a field renamed by another version."""
+    if isinstance(value, dict) and isinstance(known, dict):
+        return [found for key, item in value.items() for found in (
+            unknown_keys(item, known[key], f"{where}{key}.") if key in known else [f"{where}{key}"])]
+    if isinstance(value, list) and isinstance(known, list) and len(value) == len(known):
+        return [found for i, (a, b) in enumerate(zip(value, known, strict=True))
+                for found in unknown_keys(a, b, f"{where}{i}.")]
+    return []
+
+
+def _validate[M: BaseModel](model: type[M], value: Any, what: str, *, exact: bool = True) -> M:
+    """``value`` as ``model``; with ``exact``, a key the model does not know is refused too (pydantic
+    would ignore it, so a renamed optional field would read as its default)."""
     try:
-        return model.model_validate(value)
+        parsed = model.model_validate(value)
     except ValidationError as e:
-        raise Unreadable(f"{what} does not match peering.models.{model.__name__} ({_first_problem(e)}); "
-                         "this version of peering cannot read it.") from e
+        problem = _first_problem(e)
+    else:
+        unknown = unknown_keys(value, parsed.model_dump(mode="json", by_alias=True)) if exact else []
+        if not unknown:
+            return parsed
+        problem = f"unknown field {', '.join(unknown[:3])}"
+    raise Unreadable(f"{what} does not match peering.models.{model.__name__} ({problem}); "
+                     "this version of peering cannot read it.")
 
 
 def is_workflow_document(value: Any) -> bool:
@@ -205,7 +225,7 @@ def _output(describe: dict) -> WorkflowState | Summary | None:
     if output is None:
         return None
     if is_workflow_document(output):
-        return _validate(WorkflowState, output, "The execution's output")
+        return _validate(WorkflowState, output, "The execution's output", exact=False)
     return _validate(Summary, output, "The execution's output")
 
 
@@ -233,7 +253,7 @@ def _latest(visits: list[Visit]) -> tuple[WorkflowState | None, Summary | None]:
     document = _latest_document(visits)
     if document is None:
         return None, None
-    state = _validate(WorkflowState, document, "The workflow's state document")
+    state = _validate(WorkflowState, document, "The workflow's state document", exact=False)
     report = document.get("report")
     return state, _validate(Summary, report, "The report in the state document") if report is not None else None
 
@@ -299,7 +319,7 @@ def _note(visit: Visit, result: Wire | None, failed: bool) -> str:
     if visit.kind == "Choice":
         return f"-> {visit.next_state}" if visit.next_state else ""
     if visit.kind == "Parallel" and is_workflow_document(visit.output):
-        state = _validate(WorkflowState, visit.output, f"The output of {visit.name}")
+        state = _validate(WorkflowState, visit.output, f"The output of {visit.name}", exact=False)
         return notes.applied(state.routes) if state.routes is not None else ""
     return notes.note(result) if result is not None and not failed else ""
 
