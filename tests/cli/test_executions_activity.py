@@ -1,19 +1,17 @@
 """`peering executions list --all`: intake decisions, sweeps and cleanups, read back from the functions' log.
 
-The functions run for real (in-process, under moto, the stack from template.yaml); the lines they log
-are what Powertools formats (its own formatter, attached to the service's logger). Lambda's own part -
-shipping each printed line to the function's log group (template.yaml: LoggingConfig.LogGroup =
-FunctionLogGroup) - is done here by hand with PutLogEvents into moto's CloudWatch Logs. moto's
-FilterLogEvents ignores JSON filter patterns (moto/logs/utils.py:35-52 treats any pattern not starting
-with a letter or a quote as matching everything), so the CLI's own re-check of each line is what is
-tested there; on AWS the pattern filters server side.
+The functions run for real (in-process, under moto, the stack from template.yaml). Lambda's own part -
+each line the function prints goes to its log group (template.yaml: LoggingConfig.LogGroup =
+FunctionLogGroup) - is played by the in-process seam (peering_tools.inprocess), which puts the lines
+Powertools formats into moto's CloudWatch Logs. moto's FilterLogEvents ignores JSON filter patterns
+(moto/logs/utils.py:35-52 treats a pattern that starts with neither a letter nor a quote as matching
+everything), so here the CLI's own check of each line does the filtering; on AWS the pattern does it
+server side.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -26,39 +24,15 @@ from peering_tools.executions import activity
 from tests.conftest import REGION, invoke, load_event
 
 runner = CliRunner()
-SERVICE = "peering-autopilot"  # POWERTOOLS_SERVICE_NAME in template.yaml's Globals: Powertools' logger name
 LOG_GROUP = "peering-autopilot-FunctionLogGroup"
 INTAKE, SWEEPER, CLEANUP = (f"peering-autopilot-{f}Function" for f in ("Intake", "Sweeper", "Cleanup"))
 
 
-class Printed(logging.Handler):
-    """Every line the functions print, formatted by Powertools' own formatter (the logger's first handler)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[tuple[int, str]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        powertools = logging.getLogger(SERVICE).handlers[0]
-        self.lines.append((int(record.created * 1000), powertools.format(record)))
-
-
 @pytest.fixture
-def printed(stack) -> Iterator[Printed]:
-    invoke(INTAKE, {"not": "an event"})  # the handlers' modules load, and Powertools sets up its logger first
-    capture = Printed()
-    logging.getLogger(SERVICE).addHandler(capture)
-    yield capture
-    logging.getLogger(SERVICE).removeHandler(capture)
-
-
-def ship(lines: list[tuple[int, str]]) -> None:
-    """Lambda's part: the printed lines go to the function log group."""
-    logs = boto3.client("logs", region_name=REGION)
-    logs.create_log_group(logGroupName=LOG_GROUP)
-    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName="2026/12/02/[$LATEST]in-process")
-    logs.put_log_events(logGroupName=LOG_GROUP, logStreamName="2026/12/02/[$LATEST]in-process",
-                        logEvents=[{"timestamp": t, "message": m} for t, m in sorted(lines)])
+def printed(stack) -> None:
+    """The stack's functions log to LOG_GROUP, and nothing is in it yet."""
+    assert {fn.log_group for fn in stack.deployed.spec.functions.values()} == {LOG_GROUP}
+    assert boto3.client("logs", region_name=REGION).filter_log_events(logGroupName=LOG_GROUP)["events"] == []
 
 
 def list_all(*args: str):
@@ -76,7 +50,6 @@ def test_refused_event_sweep_and_cleanup_are_listed_with_what_they_did(stack, ec
     delete["detail"]["requestParameters"]["vpcPeeringConnectionId"] = pcx
     cleaned = invoke(CLEANUP, delete)
     assert len(cleaned["removed"]) == 2
-    ship(printed.lines)
 
     result = list_all("--json")
 
@@ -110,7 +83,6 @@ def test_a_failed_cleanup_is_listed_with_its_one_sentence_error(stack, printed, 
     delete["detail"]["requestParameters"]["vpcPeeringConnectionId"] = "pcx-0000000000000dead"
     response = boto3.client("lambda", region_name=REGION).invoke(FunctionName=CLEANUP, Payload=json.dumps(delete))
     assert response.get("FunctionError") == "Unhandled"
-    ship(printed.lines)
 
     listed = json.loads(list_all("--json").stdout)["activity"]
 
