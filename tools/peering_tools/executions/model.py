@@ -162,6 +162,11 @@ class Execution(ExecutionRow):
     outcome: Outcome | None = None
 
     @property
+    def path(self) -> list[str]:
+        """The top-level states the run went through, in order (the path to colour on the state machine's graph)."""
+        return [entry.state for entry in self.timeline if entry.depth == 0]
+
+    @property
     def row(self) -> ExecutionRow:
         return ExecutionRow.model_validate(self.model_dump(include=set(ExecutionRow.model_fields)))
 
