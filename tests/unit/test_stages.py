@@ -205,3 +205,20 @@ def test_a_task_that_passes_other_fields_than_its_rows_input_is_caught(real):
     parsed_other = handlers["probe"].replace("runtime.parse(ProbeRequest,", "runtime.parse(ApplyRequest,")
     assert "functions/probe/app.py does not parse its event as ProbeRequest." in disagreements(
         json.loads(ASL.read_text()), cfn, {**handlers, "probe": parsed_other}, STAGES)
+
+
+def test_how_far_a_run_got_is_named_by_the_stage_table():
+    side = {"vpcId": "vpc-1", "accountId": "123456789012", "region": "us-east-1"}
+    document = {"peeringId": "pcx-1", "inspection": {"decision": "accept", "reason": "pending."},
+                "acceptance": {"acceptedNow": True, "peeringState": "active"},
+                "plan": {"peeringId": "pcx-1", "requester": {"side": "requester", **side},
+                         "accepter": {"side": "accepter", **side}},
+                "routes": [{"side": "requester"}, {"side": "accepter"}],
+                "dns": {"enabled": True}}
+    state = WorkflowState.model_validate(document)
+    assert (state.stage_reached(), state.failed_stage()) == (stages.DNS.name, stages.PREPARE_PROBE.name)
+    awaiting = WorkflowState.model_validate({**document, "inspection": {"decision": "await", "reason": "."},
+                                             "acceptance": None, "plan": None, "routes": None, "dns": None})
+    assert (awaiting.stage_reached(), awaiting.failed_stage()) == (stages.INSPECT.name, stages.WAIT_ACTIVE.name)
+    labels = {name for name, _ in state._path()}
+    assert labels <= {row.name for row in stages.FORWARD}
