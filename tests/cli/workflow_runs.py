@@ -13,9 +13,9 @@ and runs one scenario at a time:
     unverified  B's security group no longer admits SSH from A: routed, but the path analysis finds
                 tcp/22 blocked, so the run ends in VerificationFailed with its routes kept
 
-Runs are started, awaited and read with ``tests.conftest.Stack``; each is kept as ``describe_execution`` +
-``get_execution_history`` events, exactly as boto3 returns
-them (datetimes included) - what ``peering executions`` reads.
+Runs are started, awaited and read with ``tests.conftest.Stack``; each is kept as ``describe_execution``
++ ``get_execution_history`` events exactly as boto3 returns them (datetimes included): what
+``peering executions`` reads.
 """
 
 from __future__ import annotations
