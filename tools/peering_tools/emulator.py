@@ -167,7 +167,8 @@ class Emulator:
     """moto's server on 127.0.0.1:``port`` (0: a free port) with the stack deployed in ``account``/``region``."""
 
     def __init__(self, port: int = 5000, parameter_overrides: dict[str, str] | None = None,
-                 account: str = DEFAULT_ACCOUNT, region: str = "us-east-1", stack_name: str = "peering-autopilot"):
+                 account: str = DEFAULT_ACCOUNT, region: str = "us-east-1", stack_name: str = "peering-autopilot",
+                 data_plane: str = "analysis"):
         if account != DEFAULT_ACCOUNT:
             raise EmulatorError(f"The stack can only be deployed in moto's default account {DEFAULT_ACCOUNT}: "
                                 "Step Functions in moto invokes Lambda as that account.")
@@ -178,6 +179,11 @@ class Emulator:
         self._server: ThreadedMotoServer | None = None
         self._saved_config: dict[str, Any] = {}
         self._saved_moto_port: str | None = None
+        self.data_plane = data_plane
+        """'netns' (the data plane, or EmulatorError), 'auto' (netns where possible, else analysis, with
+        ``data_plane_note`` saying why), 'analysis' (the probe's connects answered by the path analysis)."""
+        self.data_plane_note = ""
+        self.netns: Any = None
 
     @property
     def url(self) -> str:
@@ -208,9 +214,26 @@ class Emulator:
                                   AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"])
         timewarp.compress(TIME_FACTOR)
         self._deploy(spec)
-        emulated_network.install(emulated_network.EmulatedNetwork(
-            self.client, spec.functions["ProbeFunction"].name))  # the probe never opens a socket here
+        self._install_network(spec.functions["ProbeFunction"].name)
         return self.url
+
+    def _install_network(self, probe_function: str) -> None:
+        """Where the probe's connects go: the netns data plane (its sockets cross namespaces made from the
+        emulator's EC2 state), or the emulated network (the path analysis, no socket at all)."""
+        if self.data_plane in ("netns", "auto"):
+            from .dataplane import emulated  # noqa: PLC0415 - only with a data plane
+
+            why = emulated.unavailable()
+            if why is None:
+                self.netns = emulated.install(self.client, probe_function)
+                self.data_plane_note = "data plane: netns (network namespaces of this process; see README)"
+                return
+            if self.data_plane == "netns":
+                raise EmulatorError(f"The netns data plane cannot be made here: {why}.")
+            self.data_plane_note = f"data plane: analysis, not netns ({why})"
+        else:
+            self.data_plane_note = "data plane: analysis (the probe's connects are answered by the path analysis)"
+        emulated_network.install(emulated_network.EmulatedNetwork(self.client, probe_function))
 
     def redeploy(self, **overrides: str) -> None:
         """Update the stack with more parameter overrides, as `sam deploy --parameter-overrides` would."""
@@ -235,11 +258,19 @@ class Emulator:
         Rule.send_to_targets = _original_send_to_targets
         timewarp.restore()
         emulated_network.uninstall()
+        self._uninstall_network()
         inprocess.reset_process_env()
         inprocess.uninstall()
         for key, value in self._saved_config.items():
             default_user_config[key] = value  # type: ignore[literal-required]
         self._saved_config.clear()
+
+    def _uninstall_network(self) -> None:
+        if self.netns is not None:
+            from .dataplane import emulated  # noqa: PLC0415 - only with a data plane
+
+            emulated.uninstall(self.netns)
+            self.netns = None
 
     def _configure_moto(self) -> None:
         for key, value in MOTO_CONFIG.items():
