@@ -56,10 +56,9 @@ from .plane import DataPlane
 
 PORTS = (22, 80, 443)
 EPHEMERAL = (1024, 65535)
-TIMEOUT = 0.25
+TIMEOUT = 0.15
 RETRY_TIMEOUT = 3.0
-PEERING_STATES = ("active", "active", "active", "active", "active", "pending-acceptance", "deleted", "rejected",
-                  "expired")
+PEERING_STATES = ("active",) * 8 + ("pending-acceptance", "deleted", "rejected", "expired")
 SG_PORTS = ((0, 65535), (22, 22), (80, 80), (443, 443), (20, 100), (None, None))
 ACL_PORTS = ((22, 22), (80, 80), (0, 65535), (1, 1023), (1024, 65535), (32768, 60999), (49152, 65535),
              (1024, 32767), (22, 443))
@@ -155,6 +154,8 @@ def topologies(draw: st.DrawFn) -> Topology:  # noqa: PLR0915 - one topology, dr
     for vpc in vpcs:
         for group in groups_of[vpc]:
             ingress = tuple(sg_rule() for _ in range(draw(st.integers(1, 3))))
+            if draw(st.integers(0, 2)) < 2:  # the peers' range, as people open it for a peering
+                ingress += (SgRule("tcp", 0, 65535, ("10.0.0.0/8",)),)
             egress = (SgRule("-1", cidrs=("0.0.0.0/0",)),) if draw(st.integers(0, 2)) < 2 else \
                 tuple(sg_rule() for _ in range(draw(st.integers(0, 2))))
             security_groups[group] = SecurityGroup(group, vpc, group, ingress, egress)
