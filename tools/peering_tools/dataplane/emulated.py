@@ -58,7 +58,7 @@ def probe_address(snapshot: Snapshot, subnet_id: str) -> str | None:
         return None
     net = ipaddress.ip_network(subnet.cidr, strict=False)
     taken = {ip for interface in snapshot.interfaces for ip in interface.ips}
-    for offset in range(2, min(net.num_addresses - 4, 64)):
+    for offset in range(1, min(net.num_addresses - 4, 64)):
         candidate = str(net.broadcast_address - offset)
         if candidate not in taken:
             return candidate
