@@ -10,6 +10,7 @@ frees everything (and the kernel does the same if this process dies: see :mod:`.
 from __future__ import annotations
 
 import selectors
+import shutil
 import socket
 import threading
 from collections.abc import Callable
@@ -126,6 +127,8 @@ class DataPlane:
     def ping(self, key: str, ip: str, wait: float = 1.0) -> tuple[bool, str]:
         """``ping -c 1 -W wait`` from host ``key``: (answered, ping's summary line)."""
         namespace = self.hosts[key]
+        if shutil.which("ping") is None:
+            return False, "ping is not installed (Debian package iputils-ping)"
         done = namespace.run(["ping", "-n", "-c", "1", "-W", f"{wait:g}", ip], timeout=wait + 10, check=False)
         lines = [line for line in done.stdout.splitlines() if "packets transmitted" in line]
         return done.returncode == 0, (lines[0].strip() if lines else (done.stderr or done.stdout).strip())
