@@ -1,7 +1,8 @@
 """The path analysis against the kernel: on generated topologies (2-3 VPCs, secondary blocks, several
 route tables, blackholes, peerings in every state, security groups by CIDR and by group, network ACLs
-with deny rules and ephemeral ranges, listening ports) ``analysis.analyze`` and a real TCP connect in the
-data plane agree on every flow. ``make fidelity`` runs the same comparison on 1,000 topologies."""
+with deny rules and ephemeral ranges, listening ports) ``analysis.analyze`` and the kernel (a real TCP
+connect, a real ICMP echo) in the data plane agree on every flow. ``make fidelity`` runs the same
+comparison on 1,000 topologies."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def test_analysis_and_kernel_agree_on_every_flow_of_100_topologies():
     assert tally.flows == tally.agree
     # the strategy must exercise both verdicts and every kind of component, or agreement says little
     assert tally.open_both >= 50, f"only {tally.open_both} flows open in both: the strategy is too closed"
+    for protocol in ("tcp", "icmp echo"):
+        assert tally.by_protocol[protocol, True, True] > 0 and tally.by_protocol[protocol, False, False] > 0
     for kind in ("route", "peering", "route-back", "sg-ingress", "sg-egress", "destination", "nacl-ingress",
                  "nacl-egress", "nacl-return-egress", "nacl-return-ingress"):
         assert tally.blocked_by[kind] > 0, f"no flow was blocked at {kind}: the strategy does not reach it"

@@ -3,8 +3,8 @@
 For each topology (a :class:`peering.analysis.Snapshot` drawn by :func:`topologies`: 2-3 VPCs with
 secondary blocks, several route tables, blackholes, peerings in every state, security groups by CIDR
 and by group, network ACLs with deny rules and ephemeral ranges, listening ports) the data plane is
-built and every flow — each running instance to each instance of another VPC, on tcp/22, 80 and 443 —
-is asked twice:
+built and every flow — each running instance to each instance of another VPC, on tcp/22, 80 and 443
+and ICMP echo — is asked twice:
 
 * ``analysis.analyze`` says reachable or names the hop that blocks;
 * the kernel: a real TCP connect from the source's namespace. The flow is open when the handshake
@@ -13,6 +13,7 @@ is asked twice:
   the network ACLs, so the kernel is asked from each piece of that range the topology's ACL entries
   cut it into (both ends of every entry's range and the ports just outside them, plus 1024 and
   65535): ACL verdicts are constant between those points, so this is every client port there is.
+  An ICMP echo is open when the echo reply comes back (a ping socket in the source's namespace).
 
 A connect that does not answer within ``timeout`` is asked again with ``retry_timeout`` before it
 counts as blocked (a slow machine must not make a disagreement). ``python -m
@@ -55,6 +56,8 @@ from .layout import build_layout
 from .plane import DataPlane
 
 PORTS = (22, 80, 443)
+ECHO = 0
+"""A flow's 'port' for an ICMP echo (ping)."""
 EPHEMERAL = (1024, 65535)
 TIMEOUT = 0.15
 RETRY_TIMEOUT = 3.0
@@ -71,14 +74,14 @@ class Topology:
 
     @property
     def flows(self) -> list[tuple[Interface, str, int]]:
-        """Each running instance to each instance (any state) of another VPC, on every port of PORTS."""
+        """Each running instance to each instance (any state) of another VPC: tcp on every port of PORTS, and ping."""
         found = []
         for source in self.snapshot.interfaces:
             if source.state != "running":
                 continue
             for target in self.snapshot.interfaces:
                 if target.vpc_id != source.vpc_id:
-                    found += [(source, target.ips[0], port) for port in PORTS]
+                    found += [(source, target.ips[0], port) for port in (*PORTS, ECHO)]
         return found
 
     def client_ports(self) -> list[int]:
@@ -142,8 +145,10 @@ def topologies(draw: st.DrawFn) -> Topology:  # noqa: PLR0915 - one topology, dr
     all_groups = [g for gs in groups_of.values() for g in gs]
 
     def sg_rule() -> SgRule:
-        protocol = draw(st.sampled_from(("tcp", "tcp", "-1")))
+        protocol = draw(st.sampled_from(("tcp", "tcp", "-1", "icmp")))
         low, high = draw(st.sampled_from(SG_PORTS)) if protocol == "tcp" else (None, None)
+        if protocol == "icmp":  # type: any, echo request, echo reply (which admits no ping)
+            low = high = draw(st.sampled_from((-1, 8, 0)))
         if draw(st.integers(0, 3)) == 3:
             return SgRule(protocol, low, high, group_ids=(draw(st.sampled_from(all_groups)),))
         wide = st.sampled_from(["0.0.0.0/0", *(b for bs in blocks.values() for b in bs)])
@@ -196,7 +201,7 @@ def topologies(draw: st.DrawFn) -> Topology:  # noqa: PLR0915 - one topology, dr
             numbers = draw(st.lists(st.sampled_from(range(10, 200, 10)), min_size=1, max_size=4, unique=True))
             for number in sorted(numbers):
                 allow = draw(st.integers(0, 3)) < 3
-                protocol = draw(st.sampled_from(("tcp", "tcp", "-1")))
+                protocol = draw(st.sampled_from(("tcp", "tcp", "-1", "icmp")))
                 low, high = draw(st.sampled_from(ACL_PORTS)) if protocol == "tcp" else (None, None)
                 out.append(AclEntry(number, egress, protocol, allow, draw(st.sampled_from(peers)), low, high))
             if 200 not in numbers and draw(st.booleans()):
@@ -218,9 +223,34 @@ def topologies(draw: st.DrawFn) -> Topology:  # noqa: PLR0915 - one topology, dr
 
 
 # == the kernel's answer ============================================================================
-def _connect_all(plane: DataPlane, attempts: list[tuple[str, str, str, int, int]], timeout: float) -> list[str]:
-    """Non-blocking connects, all at once: (host key, source ip, destination ip, port, client port) ->
-    'connected' | 'refused' | 'timeout' | an errno name. Sockets are made in their host's namespace."""
+Attempt = tuple[str, str, str, int, int]
+"""(host key, source ip, destination ip, port or ECHO, client port)."""
+
+
+def _open_socket(attempt: Attempt, echo_id: int) -> tuple[socket.socket, str | None]:
+    """A non-blocking TCP connect, or an ICMP echo request (a ping socket); the socket and an early outcome."""
+    _, source, destination, port, client = attempt
+    if port == ECHO:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+        sock.bind((source, 0))
+        sock.setblocking(False)
+        try:  # a request the source's own rules drop fails here (EPERM from the output hook)
+            sock.sendto(struct.pack("!BBHHH", 8, 0, 0, echo_id & 0xFFFF, 1) + b"fidelity", (destination, 0))
+        except OSError as e:
+            return sock, _name(e.errno or 0)
+        return sock, None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # no TIME_WAIT
+    sock.bind((source, client))
+    sock.setblocking(False)
+    code = sock.connect_ex((destination, port))
+    return sock, (None if code in (0, errno.EINPROGRESS) else _name(code))
+
+
+def _connect_all(plane: DataPlane, attempts: list[Attempt], timeout: float) -> list[str]:
+    """All attempts at once -> 'connected' | 'refused' | 'answered' (echo) | 'timeout' | an errno name.
+    Sockets are made in their host's namespace (a socket stays in the namespace it was made in)."""
     sockets: list[socket.socket | None] = [None] * len(attempts)
     outcome = ["timeout"] * len(attempts)
     selector = selectors.DefaultSelector()
@@ -231,24 +261,28 @@ def _connect_all(plane: DataPlane, attempts: list[tuple[str, str, str, int, int]
         for key, indexes in by_host.items():
             with plane.hosts[key].inside():
                 for n in indexes:
-                    _, source, destination, port, client = attempts[n]
-                    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    sock, early = _open_socket(attempts[n], n)
                     sockets[n] = sock
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # no TIME_WAIT
-                    sock.bind((source, client))
-                    sock.setblocking(False)
-                    code = sock.connect_ex((destination, port))
-                    if code not in (0, errno.EINPROGRESS):
-                        outcome[n] = _name(code)
+                    if early is not None:
+                        outcome[n] = early
                         continue
-                    selector.register(sock, selectors.EVENT_WRITE, n)
+                    echo = attempts[n][3] == ECHO
+                    selector.register(sock, selectors.EVENT_READ if echo else selectors.EVENT_WRITE, n)
         deadline = time.monotonic() + timeout
         while selector.get_map() and (left := deadline - time.monotonic()) > 0:
             for key, _ in selector.select(left):
                 n = key.data
                 selector.unregister(key.fileobj)
-                outcome[n] = _name(sockets[n].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))  # type: ignore[union-attr]
+                sock = sockets[n]
+                assert sock is not None
+                if attempts[n][3] == ECHO:
+                    try:
+                        reply = sock.recv(1024)
+                        outcome[n] = "answered" if reply[:1] == b"\x00" else f"icmp type {reply[0]}"
+                    except OSError as e:
+                        outcome[n] = _name(e.errno or 0)
+                else:
+                    outcome[n] = _name(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
     finally:
         selector.close()
         for sock in sockets:
@@ -265,7 +299,7 @@ def _name(code: int) -> str:
     return errno.errorcode.get(code, str(code)).lower()
 
 
-OPEN = frozenset({"connected", "refused"})
+OPEN = frozenset({"connected", "refused", "answered"})
 
 
 @dataclass
@@ -273,16 +307,21 @@ class FlowResult:
     source: str
     destination: str
     port: int
+    """The TCP port, or ECHO (0) for an ICMP echo."""
     analysis: bool
     blocked_by: str
     """The analysis' blocking hop kind ('' when reachable)."""
     kernel: bool
     kernel_detail: str
-    """The first client port's outcome that decided (e.g. 'timeout from client port 1024')."""
+    """The outcome that decided (e.g. 'timeout from client port 1024')."""
 
     @property
     def agree(self) -> bool:
         return self.analysis == self.kernel
+
+    @property
+    def flow(self) -> str:
+        return f"{self.source} -> {self.destination} " + ("icmp echo" if self.port == ECHO else f"tcp/{self.port}")
 
 
 def kernel_and_analysis(topology: Topology, timeout: float = TIMEOUT,
@@ -291,31 +330,38 @@ def kernel_and_analysis(topology: Topology, timeout: float = TIMEOUT,
     snapshot = topology.snapshot
     flows = topology.flows
     clients = topology.client_ports()
+    analysis = []
+    for source, destination, port in flows:
+        endpoint = endpoint_for_ip(snapshot, source.ips[0])
+        assert endpoint is not None
+        analysis.append(analyze(snapshot, endpoint, destination, 8 if port == ECHO else port,
+                                protocol="icmp" if port == ECHO else "tcp"))
+    owner: list[int] = []
+    attempts: list[Attempt] = []
+    for f, (src, dst, port) in enumerate(flows):
+        for client in (clients if port != ECHO else [0]):
+            owner.append(f)
+            attempts.append((src.interface_id, src.ips[0], dst, port, client))
     with DataPlane(build_layout(snapshot, topology.listen)) as plane:
-        attempts = [(src.interface_id, src.ips[0], dst, port, client) for src, dst, port in flows
-                    for client in clients]
         outcome = _connect_all(plane, attempts, timeout)
-        slow = [n for n, o in enumerate(outcome) if o == "timeout"]
-        analysis = []
-        for source, destination, port in flows:
-            endpoint = endpoint_for_ip(snapshot, source.ips[0])
-            assert endpoint is not None
-            analysis.append(analyze(snapshot, endpoint, destination, port))
         # ask again, slower, what the analysis calls open and the kernel did not answer in time
-        recheck = [n for n in slow if analysis[n // len(clients)].reachable]
+        recheck = [n for n, o in enumerate(outcome) if o == "timeout" and analysis[owner[n]].reachable]
         if recheck:
             again = _connect_all(plane, [attempts[n] for n in recheck], retry_timeout)
             for n, o in zip(recheck, again, strict=True):
                 outcome[n] = o
+    closed: dict[int, str] = {}
+    first: dict[int, str] = {}
+    for n, o in enumerate(outcome):
+        first.setdefault(owner[n], o)
+        if o not in OPEN and owner[n] not in closed:
+            port = attempts[n][3]
+            closed[owner[n]] = o if port == ECHO else f"{o} from client port {attempts[n][4]}"
     results = []
     for f, (source, destination, port) in enumerate(flows):
-        mine = outcome[f * len(clients):(f + 1) * len(clients)]
-        closed = [(c, o) for c, o in zip(clients, mine, strict=True) if o not in OPEN]
-        result = analysis[f]
-        blocked = result.blocked_by
-        detail = f"{closed[0][1]} from client port {closed[0][0]}" if closed else mine[0]
-        results.append(FlowResult(source.interface_id, destination, port, result.reachable,
-                                  blocked.kind if blocked else "", not closed, detail))
+        blocked = analysis[f].blocked_by
+        results.append(FlowResult(source.interface_id, destination, port, analysis[f].reachable,
+                                  blocked.kind if blocked else "", f not in closed, closed.get(f, first[f])))
     return results
 
 
@@ -333,12 +379,15 @@ class Tally:
     """Disagreements by the analysis' blocking hop ('reachable' when the analysis said open)."""
     examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    by_protocol: Counter[tuple[str, bool, bool]] = field(default_factory=Counter)
+    """Flows by (protocol, analysis open, kernel open)."""
 
     def add(self, topology: Topology, results: list[FlowResult]) -> None:
         self.topologies += 1
         self.distinct.add(hash(repr(topology.snapshot)))
         for r in results:
             self.flows += 1
+            self.by_protocol["icmp echo" if r.port == ECHO else "tcp", r.analysis, r.kernel] += 1
             if r.agree:
                 self.agree += 1
                 if r.analysis:
@@ -349,7 +398,7 @@ class Tally:
                 component = r.blocked_by or "reachable"
                 self.disagree[component] += 1
                 if len(self.examples) < 20:
-                    self.examples.append(f"{r.source} -> {r.destination}:{r.port}: analysis "
+                    self.examples.append(f"{r.flow}: analysis "
                                          f"{'reachable' if r.analysis else 'blocked at ' + r.blocked_by}, "
                                          f"kernel {'open' if r.kernel else r.kernel_detail}")
 
@@ -360,13 +409,22 @@ class Tally:
             "",
             f"Written by `{command}` (`make fidelity`): {self.topologies} generated topologies "
             f"({len(self.distinct)} distinct), each built as the emulator's data plane (network namespaces, "
-            "veths, policy routing, nftables) and every flow asked of `analysis.analyze` and of a real TCP "
-            "connect from every piece of the ephemeral range (see `tools/peering_tools/dataplane/fidelity.py`). "
+            "veths, policy routing, nftables) and every flow asked of `analysis.analyze` and of the kernel: a "
+            "real TCP connect from every piece of the ephemeral range, or a real ICMP echo "
+            "(see `tools/peering_tools/dataplane/fidelity.py`). "
             f"Wall time {self.seconds:.0f} s.",
             "",
             "| flows | agree | disagree | open (both) | blocked (both) |",
             "| ---: | ---: | ---: | ---: | ---: |",
             f"| {self.flows} | {self.agree} | {disagree} | {self.open_both} | {self.agree - self.open_both} |",
+            "",
+            "By protocol (analysis / kernel):",
+            "",
+            "| protocol | open / open | blocked / blocked | open / blocked | blocked / open |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            *(f"| {proto} | {self.by_protocol[proto, True, True]} | {self.by_protocol[proto, False, False]} | "
+              f"{self.by_protocol[proto, True, False]} | {self.by_protocol[proto, False, True]} |"
+              for proto in ("tcp", "icmp echo")),
             "",
             "Flows both call blocked, by the hop the analysis names:",
             "",
@@ -401,6 +459,7 @@ def run(count: int, seed: int = 0) -> Tally:
 
     tally = Tally()
     raise_file_limit()
+    started = time.monotonic()
 
     @hypothesis_seed(seed)
     @settings(max_examples=count, phases=[Phase.generate], database=None, deadline=None,
@@ -408,8 +467,10 @@ def run(count: int, seed: int = 0) -> Tally:
     @given(topologies())
     def one(topology: Topology) -> None:
         tally.add(topology, kernel_and_analysis(topology))
+        if tally.topologies % 100 == 0:
+            print(f"fidelity: {tally.topologies}/{count} topologies, {tally.flows - tally.agree} disagreements "
+                  f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
 
-    started = time.monotonic()
     one()
     tally.seconds = time.monotonic() - started
     return tally

@@ -19,6 +19,7 @@ import functools
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 
 SELF_NET = "/proc/thread-self/ns/net"
@@ -168,10 +169,19 @@ def _libnftables() -> ctypes.CDLL | None:
     return lib
 
 
+_NFT_LOCK = threading.Lock()
+"""libnftables keeps global state (its context set-up is not thread-safe): one call at a time."""
+
+
 def _nft_run(ruleset: str) -> str | None:
     """Run ``ruleset`` in the calling thread's namespace; the error text, or None when it loaded."""
     lib = _libnftables()
     assert lib is not None
+    with _NFT_LOCK:
+        return _nft_run_locked(lib, ruleset)
+
+
+def _nft_run_locked(lib: ctypes.CDLL, ruleset: str) -> str | None:
     ctx = lib.nft_ctx_new(0)  # NFT_CTX_DEFAULT; its netlink socket is this thread's namespace's
     if not ctx:
         return "libnftables could not make a context"

@@ -54,6 +54,8 @@ class DataPlane:
             self.routers[vpc] = Namespace(f"router of {vpc}")
         for key in layout.hosts:
             self.hosts[key] = Namespace(f"host {key}")
+        for namespace in self.hosts.values():  # ping sockets (ICMP echo without a raw socket) for every group
+            namespace.sysctl("net.ipv4.ping_group_range", "0 2147483647")
         for namespace in self.routers.values():
             for name, value in (("net.ipv4.ip_forward", "1"), ("net.ipv4.conf.all.rp_filter", "0"),
                                 ("net.ipv4.conf.default.rp_filter", "0")):
