@@ -57,6 +57,9 @@ def test_the_probe_crosses_the_peering_once_routed_and_each_change_rebuilds(netw
     assert emulated.builds == 2, "routes and the peering changed: one rebuild"
     assert emulated.connect(net.ip_b, 22, QUICK).reachable
     assert emulated.builds == 2, "nothing changed: no rebuild"
+    probe_ns = emulated._built.plane.hosts["probe-eni"]  # noqa: SLF001 - the probe's client ports
+    with probe_ns.inside(), open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        assert f.read().split() == ["1024", "65535"], "a Lambda function's ephemeral range"
 
     ec2.revoke_security_group_ingress(GroupId=net.sg_b, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.6.0.0/16"}]}])

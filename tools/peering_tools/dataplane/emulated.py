@@ -8,7 +8,7 @@ interface is a host like any other: an address of the probe subnet (the highest 
 holds, below the subnet's last address, which AWS reserves) with the function's security groups.
 ``peering.probe.tcp_connect`` — the probe's own code, unchanged — then runs in a thread inside that
 host's namespace, so its socket crosses the emulated route tables, peering, security groups and ACLs
-for real.
+for real, from a client port anywhere in 1024-65535 as a Lambda function's (:data:`LAMBDA_PORTS`).
 
 The links inside the data plane answer in well under a millisecond, so a connect's timeout is capped
 at :data:`TIMEOUT_CAP` seconds: a blocked target costs one second, not the deployed probe's three.
@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[str], Any]
 TIMEOUT_CAP = 1.0
+LAMBDA_PORTS = "1024 65535"
+"""The client ports a Lambda function's connections use (AWS VPC User Guide, "Ephemeral ports": Lambda
+functions use 1024-65535, many Linux kernels 32768-61000); the probe's namespace uses the same, so a
+network ACL that lets only part of that range back in fails the probe here as it can in AWS."""
 PROBE_KEY = "probe-eni"
 
 
@@ -121,6 +125,8 @@ class NetnsNetwork:
             built = self._built
             if built is None or built.digest != digest:
                 plane = DataPlane(build_layout(state.snapshot, state.listen)).up()
+                if PROBE_KEY in plane.hosts:  # replies come back to the probe's port as they would to a Lambda's
+                    plane.hosts[PROBE_KEY].sysctl("net.ipv4.ip_local_port_range", LAMBDA_PORTS)
                 self.builds += 1
                 if built is not None:
                     built.retired = True
