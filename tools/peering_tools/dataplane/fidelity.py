@@ -3,8 +3,8 @@
 For each topology (a :class:`peering.analysis.Snapshot` drawn by :func:`topologies`: 2-3 VPCs with
 secondary blocks, several route tables, blackholes, peerings in every state, security groups by CIDR
 and by group, network ACLs with deny rules and ephemeral ranges, listening ports) the data plane is
-built and every flow — each running instance to each instance of another VPC, on tcp/22, 80 and 443
-and ICMP echo — is asked twice:
+built and every flow — each running instance to every other instance, in its VPC or another, on
+tcp/22, 80 and 443 and ICMP echo — is asked twice:
 
 * ``analysis.analyze`` says reachable or names the hop that blocks;
 * the kernel: a real TCP connect from the source's namespace. The flow is open when the handshake
@@ -74,13 +74,13 @@ class Topology:
 
     @property
     def flows(self) -> list[tuple[Interface, str, int]]:
-        """Each running instance to each instance (any state) of another VPC: tcp on every port of PORTS, and ping."""
+        """Each running instance to every other instance (any state, any VPC): tcp on every port of PORTS, and ping."""
         found = []
         for source in self.snapshot.interfaces:
             if source.state != "running":
                 continue
             for target in self.snapshot.interfaces:
-                if target.vpc_id != source.vpc_id:
+                if target is not source:
                     found += [(source, target.ips[0], port) for port in (*PORTS, ECHO)]
         return found
 
@@ -442,7 +442,26 @@ class Tally:
         ]
         if self.examples:
             lines += ["Examples:", "", *(f"* {e}" for e in self.examples), ""]
-        return "\n".join(lines)
+        return "\n".join(lines + SCOPE)
+
+
+SCOPE = [
+    "## Scope, and where AWS and Linux differ",
+    "",
+    "* **Ephemeral ports.** The client picks the port replies go to, and the range depends on the client: "
+    "many Linux kernels use 32768-61000, Lambda functions, NAT gateways and Elastic Load Balancing 1024-65535 "
+    "(AWS VPC User Guide, \"Ephemeral ports\"). The analysis requires the network ACLs to pass replies to the whole "
+    "1024-65535, so the kernel is asked from every piece of that range the topology's ACL entries cut it into; "
+    "the emulator's probe namespace uses 1024-65535 as a Lambda function does.",
+    "* **Refused is open.** A TCP reset travelled the whole reply path, so a port nothing listens on counts as "
+    "reachable at the network level, as the analysis (which assumes a listener) says.",
+    "* **Within one subnet** no network ACL applies: \"We evaluate the network ACL rules when traffic enters and "
+    "leaves the subnet, not as it is routed within a subnet\" (AWS VPC User Guide, network ACL basics). The "
+    "analysis applied them there until this comparison found it (fixed in `analysis.py`).",
+    "* **Not generated:** overlapping CIDRs between VPCs that are not peered with each other, IPv6, prefix lists "
+    "and middlebox routes (modelled by neither side), UDP.",
+    "",
+]
 
 
 def raise_file_limit() -> None:
