@@ -382,6 +382,10 @@ class Tally:
     by_protocol: Counter[tuple[str, bool, bool]] = field(default_factory=Counter)
     """Flows by (protocol, analysis open, kernel open)."""
 
+    def seen(self, topology: Topology) -> bool:
+        """Whether an equal topology was already tallied (hypothesis can draw one twice)."""
+        return hash(repr(topology.snapshot)) in self.distinct
+
     def add(self, topology: Topology, results: list[FlowResult]) -> None:
         self.topologies += 1
         self.distinct.add(hash(repr(topology.snapshot)))
@@ -407,11 +411,10 @@ class Tally:
         lines = [
             "# Fidelity: the path analysis against the kernel",
             "",
-            f"Written by `{command}` (`make fidelity`): {self.topologies} generated topologies "
-            f"({len(self.distinct)} distinct), each built as the emulator's data plane (network namespaces, "
-            "veths, policy routing, nftables) and every flow asked of `analysis.analyze` and of the kernel: a "
-            "real TCP connect from every piece of the ephemeral range, or a real ICMP echo "
-            "(see `tools/peering_tools/dataplane/fidelity.py`). "
+            f"Written by `{command}` (`make fidelity`): {self.topologies} distinct generated topologies, "
+            "each built as the emulator's data plane (network namespaces, veths, policy routing, nftables), "
+            "and every flow asked of `analysis.analyze` and of the kernel: a real TCP connect from every piece "
+            "of the ephemeral range, or a real ICMP echo (see `tools/peering_tools/dataplane/fidelity.py`). "
             f"Wall time {self.seconds:.0f} s.",
             "",
             "| flows | agree | disagree | open (both) | blocked (both) |",
@@ -472,7 +475,7 @@ def raise_file_limit() -> None:
 
 
 def run(count: int, seed: int = 0) -> Tally:
-    """``count`` topologies from the strategy (hypothesis, derandomized by ``seed``), tallied."""
+    """``count`` distinct topologies from the strategy (hypothesis, derandomized by ``seed``), tallied."""
     from hypothesis import HealthCheck, Phase, given, settings  # noqa: PLC0415
     from hypothesis import seed as hypothesis_seed
 
@@ -481,10 +484,12 @@ def run(count: int, seed: int = 0) -> Tally:
     started = time.monotonic()
 
     @hypothesis_seed(seed)
-    @settings(max_examples=count, phases=[Phase.generate], database=None, deadline=None,
+    @settings(max_examples=count * 3 // 2, phases=[Phase.generate], database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(topologies())
     def one(topology: Topology) -> None:
+        if tally.topologies >= count or tally.seen(topology):
+            return  # enough, or drawn before: only distinct topologies are run and counted
         tally.add(topology, kernel_and_analysis(topology))
         if tally.topologies % 100 == 0:
             print(f"fidelity: {tally.topologies}/{count} topologies, {tally.flows - tally.agree} disagreements "
