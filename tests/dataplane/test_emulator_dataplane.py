@@ -155,3 +155,40 @@ def test_the_next_emulator_verifies_the_tutorial_and_ctrl_c_frees_its_data_plane
     assert code == 0
     assert gone(held), "a namespace of the emulator is still held after Ctrl-C"
     assert host_state() == before
+
+
+def cli(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run([sys.executable, "-m", "peering_tools.cli", "local", "up", "--port", str(free_port()), *args],
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_data_plane_option_takes_netns_or_analysis():
+    done = cli("--data-plane", "bogus")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --data-plane must be netns or analysis, not 'bogus'."
+
+
+def test_netns_asked_where_it_cannot_be_made_is_one_sentence_and_exit_2(tmp_path):
+    # a PATH without iproute2 and nftables: the data plane cannot be made, and nothing is started
+    done = cli("--data-plane", "netns", path=str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: The netns data plane cannot be made here: ip and nft not found")
+    assert done.stdout == "" and "Traceback" not in done.stderr
+
+
+def test_by_default_it_falls_back_to_the_analysis_with_one_line_why(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PATH"] = str(tmp_path)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "peering_tools.cli", "local", "up", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout.readline() == f"ready: http://127.0.0.1:{port}\n"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    first = process.stderr.readline()
+    assert first.startswith("data plane: analysis, not netns (ip and nft not found"), first

@@ -200,6 +200,7 @@ class Emulator:
                                    stack_name=self.stack_name)  # bad overrides fail before anything starts
         if self.port:
             _check_port(self.port)
+        self._choose_data_plane()  # before anything starts: `--data-plane netns` where it cannot be made fails here
         self._configure_moto()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
@@ -217,22 +218,31 @@ class Emulator:
         self._install_network(spec.functions["ProbeFunction"].name)
         return self.url
 
+    def _choose_data_plane(self) -> None:
+        """'netns' or 'auto' become 'netns' where namespaces can be made; else EmulatorError or 'analysis'."""
+        if self.data_plane not in ("netns", "auto"):
+            self.data_plane_note = "data plane: analysis (the probe's connects are answered by the path analysis)"
+            return
+        from .dataplane import emulated  # noqa: PLC0415 - only with a data plane
+
+        why = emulated.unavailable()
+        if why is None:
+            self.data_plane = "netns"
+            self.data_plane_note = "data plane: netns (network namespaces of this process; see README)"
+        elif self.data_plane == "netns":
+            raise EmulatorError(f"The netns data plane cannot be made here: {why}.")
+        else:
+            self.data_plane = "analysis"
+            self.data_plane_note = f"data plane: analysis, not netns ({why})"
+
     def _install_network(self, probe_function: str) -> None:
         """Where the probe's connects go: the netns data plane (its sockets cross namespaces made from the
         emulator's EC2 state), or the emulated network (the path analysis, no socket at all)."""
-        if self.data_plane in ("netns", "auto"):
+        if self.data_plane == "netns":
             from .dataplane import emulated  # noqa: PLC0415 - only with a data plane
 
-            why = emulated.unavailable()
-            if why is None:
-                self.netns = emulated.install(self.client, probe_function)
-                self.data_plane_note = "data plane: netns (network namespaces of this process; see README)"
-                return
-            if self.data_plane == "netns":
-                raise EmulatorError(f"The netns data plane cannot be made here: {why}.")
-            self.data_plane_note = f"data plane: analysis, not netns ({why})"
-        else:
-            self.data_plane_note = "data plane: analysis (the probe's connects are answered by the path analysis)"
+            self.netns = emulated.install(self.client, probe_function)
+            return
         emulated_network.install(emulated_network.EmulatedNetwork(self.client, probe_function))
 
     def redeploy(self, **overrides: str) -> None:
