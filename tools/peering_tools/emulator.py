@@ -35,7 +35,8 @@ from moto.ec2.responses import EC2Response
 from moto.events.models import Rule, events_backends
 from moto.server import ThreadedMotoServer
 
-from . import cloudtrail, deploy, emulated_network, eventpattern, inprocess, template, timewarp
+from . import cloudtrail, deploy, emulated_network, eventpattern, inprocess, local_stack, template, timewarp
+from .console import server as console_server
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,8 @@ class Emulator:
     """moto's server on 127.0.0.1:``port`` (0: a free port) with the stack deployed in ``account``/``region``."""
 
     def __init__(self, port: int = 5000, parameter_overrides: dict[str, str] | None = None,
-                 account: str = DEFAULT_ACCOUNT, region: str = "us-east-1", stack_name: str = "peering-autopilot"):
+                 account: str = DEFAULT_ACCOUNT, region: str = "us-east-1", stack_name: str = "peering-autopilot",
+                 console_port: int | None = 0):
         if account != DEFAULT_ACCOUNT:
             raise EmulatorError(f"The stack can only be deployed in moto's default account {DEFAULT_ACCOUNT}: "
                                 "Step Functions in moto invokes Lambda as that account.")
@@ -178,6 +180,11 @@ class Emulator:
         self._server: ThreadedMotoServer | None = None
         self._saved_config: dict[str, Any] = {}
         self._saved_moto_port: str | None = None
+        self.console_port = console_port
+        """Loopback port of the local console (0: a free one; None: no console)."""
+        self.console: console_server.ConsoleServer | None = None
+        self.outputs: dict[str, str] = {}
+        """The stack's outputs as `describe-stacks` shows them."""
 
     @property
     def url(self) -> str:
@@ -207,6 +214,7 @@ class Emulator:
         inprocess.set_process_env(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
                                   AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"])
         timewarp.compress(TIME_FACTOR)
+        self._start_console()
         self._deploy(spec)
         emulated_network.install(emulated_network.EmulatedNetwork(
             self.client, spec.functions["ProbeFunction"].name))  # the probe never opens a socket here
@@ -221,9 +229,36 @@ class Emulator:
     def _deploy(self, spec: template.StackSpec) -> None:
         session = boto3.session.Session(region_name=self.region, **CREDENTIALS)
         self.stack = deploy.deploy(spec, session=session, endpoint_url=self.url)
+        self._register_stack(spec)
+
+    # -- the local stack record and the local console (see local_stack and console) ----------------
+    @property
+    def console_url(self) -> str | None:
+        return self.console.url if self.console else None
+
+    def _start_console(self) -> None:
+        if self.console_port is not None and self.console is None:
+            try:
+                self.console = console_server.ConsoleServer(
+                    console_server.ConsoleData(self.url, self.region, self.stack_name, client=self.client),
+                    host=HOST, port=self.console_port)
+            except OSError as e:
+                raise EmulatorError(f"The console's port {self.console_port} on {HOST} is not available "
+                                    f"({e.strerror or e}).") from e
+            self.console.start()
+
+    def _stop_console(self) -> None:
+        if self.console is not None:
+            self.console.stop()
+            self.console = None
+
+    def _register_stack(self, spec: template.StackSpec) -> None:
+        console = f"{self.console_url}#/executions" if self.console_url else None
+        self.outputs = local_stack.register(self.client("cloudformation"), spec, console)
 
     def stop(self) -> None:
         """Stop serving and put every patched seam back."""
+        self._stop_console()
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -87,24 +87,33 @@ def up(
     parameter_overrides: Annotated[
         list[str] | None, typer.Option("--parameter-overrides", help="Template parameters, as sam deploy takes them.")
     ] = None,
+    console_port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port of the local console; 0 picks "
+                                                                     "a free one.")] = 0,
 ) -> None:
     """Start the emulator on 127.0.0.1, deploy the stack into it, and serve until interrupted."""
     try:
         overrides = parse_overrides(parameter_overrides or [])
     except OverrideError as e:
         raise _fail(str(e)) from None
-    emulator = Emulator(port=port, parameter_overrides=overrides)
+    emulator = Emulator(port=port, parameter_overrides=overrides, console_port=console_port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     url = _start(emulator)
     print(f"ready: {url}", flush=True)
+    _print_console(emulator)
     try:
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the one ready line; logs go to stderr
             while not stop.wait(0.5):
                 pass
     finally:
         emulator.stop()
+
+
+def _print_console(emulator: Emulator) -> None:
+    """The second line of `peering local up`: where the local console is (the stack's ExecutionsConsoleUrl)."""
+    if emulator.console_url:
+        print(f"console: {emulator.console_url} (executions, graph, routes, flows, VPCs)", flush=True)
 
 
 # -- demo ------------------------------------------------------------------------------------------

@@ -1,0 +1,181 @@
+"""The local console in a real headless Chromium (Debian's ``chromium``, driven by Playwright for Python).
+
+The demo scenario (``peering local demo``'s ``_run_demo``: the seed network, the tagged peering, the
+workflow to ``verified``) runs in an in-process emulator; then the browser opens the console the
+emulator serves, as a person would, and the page must show the run as succeeded with its stages in
+the order they ran, the graph with the path coloured, the routes, the flows and both VPCs. A
+screenshot of the execution page is saved under ``test-artifacts/`` (gitignored).
+
+Only loopback: the browser is started with the network features that call out switched off, and every
+request it makes is checked to go to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from rich.console import Console
+
+from peering_tools import REPO_ROOT
+from peering_tools.emulator import Emulator
+from peering_tools.local import _quiet_functions, _run_demo
+
+pytestmark = pytest.mark.emulator
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+PAGE_TIMEOUT_MS = 20_000
+TOP_STAGES = ["Init", "Inspect", "Decide", "Accept", "AcceptedActive", "PlanRoutes", "ApplyRoutes", "ConfigureDns",
+              "PrepareProbe", "ProbeApplicable", "Probe", "ProbeDone", "Verify", "Report", "Outcome", "Done"]
+"""The top-level states the seed run enters, in order (statemachine/peering.asl.json; the probe reaches B at
+its first attempt)."""
+BRANCHES = {"RouteRequesterSide", "RouteAccepterSide"}
+"""ApplyRoutes' two branches, entered right after it in either order (they run in parallel)."""
+DEMO_STAGES = [*TOP_STAGES, *sorted(BRANCHES)]
+
+
+def _browser_available() -> None:
+    missing = []
+    try:
+        import playwright.sync_api  # noqa: F401, PLC0415
+    except ImportError:
+        missing.append("the playwright package (pip install -e '.[dev]')")
+    if not shutil.which(CHROMIUM):
+        missing.append(f"{CHROMIUM} (apt-get install -y chromium; the Makefile does it as root)")
+    if missing:
+        message = f"the browser test needs {' and '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def demo_emulator() -> Iterator[tuple[Emulator, str]]:
+    """An emulator after the demo scenario ran in it to `verified`; (emulator, the demo's output)."""
+    emulator = Emulator(port=0)
+    out = io.StringIO()
+    try:
+        with _quiet_functions():
+            emulator.start()
+            code = _run_demo(Console(file=out, highlight=False, soft_wrap=True, width=200), emulator)
+        assert code == 0, out.getvalue()
+        yield emulator, out.getvalue()
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def page(demo_emulator) -> Iterator:
+    _browser_available()
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": 1440, "height": 1000})
+            tab.set_default_timeout(PAGE_TIMEOUT_MS)
+            requested: list[str] = []
+            errors: list[str] = []
+            tab.on("request", lambda r: requested.append(r.url))
+            tab.on("pageerror", lambda e: errors.append(str(e)))
+            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            tab.requested, tab.errors = requested, errors  # type: ignore[attr-defined]
+            yield tab
+        finally:
+            browser.close()
+
+
+def _open(page, url: str, ready: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(f"body[data-ready='{ready}']")
+    assert page.locator("body").get_attribute("data-ready") == ready, page.locator("main").inner_text()
+
+
+def test_the_stack_output_links_to_the_console_which_lists_the_demo_run_as_verified(demo_emulator, page):
+    emulator, out = demo_emulator
+    url = emulator.outputs["ExecutionsConsoleUrl"]
+    assert url == f"{emulator.console_url}#/executions"
+
+    _open(page, url, "executions")
+
+    rows = page.locator("#executions tbody tr")
+    assert rows.count() == 1
+    cells = rows.first.locator("td").all_inner_texts()
+    pcx = cells[0]
+    assert pcx.startswith("pcx-") and f"{pcx}" in out
+    assert cells[3].startswith("verified") and cells[4] == "verify"
+    assert "_COMPLETE" in page.locator("#stack").inner_text()  # UPDATE_COMPLETE: the demo redeployed the stack
+    assert page.locator("#activity-placeholder").is_visible()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_execution_page_shows_the_run_succeeded_with_its_stages_in_order(demo_emulator, page):
+    emulator, _ = demo_emulator
+    _open(page, f"{emulator.console_url}#/executions", "executions")
+    page.locator("#executions tbody tr a").first.click()
+    page.wait_for_selector("body[data-ready='execution']")
+
+    assert page.locator("#execution-status").inner_text() == "SUCCEEDED"
+    assert page.locator(".summary .badge").first.inner_text() == "verified"
+    stages = [t.removeprefix("↳ ").strip() for t in page.locator("#stages tbody td.state").all_inner_texts()]
+    assert [s for s in stages if s not in BRANCHES] == TOP_STAGES
+    after_apply = stages.index("ApplyRoutes") + 1
+    assert set(stages[after_apply:after_apply + 2]) == BRANCHES and len(stages) == len(DEMO_STAGES)
+    results = page.locator("#stages tbody td:nth-child(6)").all_inner_texts()
+    assert set(results) == {"ok"}
+
+    # the graph: every state of the run green, the states it did not enter grey, the taken arrows green
+    graph = page.locator("#graph svg")
+    assert graph.is_visible()
+    for state in DEMO_STAGES:
+        assert "succeeded" in graph.locator(f"g.state[data-state='{state}']").get_attribute("class"), state
+    for state in ("Rollback", "ReportFailure", "WaitForActive", "WaitBeforeProbe", "VerificationFailed"):
+        assert "notrun" in graph.locator(f"g.state[data-state='{state}']").get_attribute("class"), state
+    assert graph.locator("path.edge.taken[data-edge='Verify>Report']").count() == 1
+    assert graph.locator("path.edge.taken[data-edge='Inspect>Rollback']").count() == 0
+
+    # a stage's input and output (clicking its node in the graph)
+    graph.locator("g.state[data-state='PlanRoutes']").click()
+    detail = page.locator("#stage-detail")
+    assert detail.locator("h3").inner_text().startswith("PlanRoutes")
+    assert '"requester"' in detail.locator("pre.json").nth(1).inner_text()
+
+    # routes created, the flows hop by hop, both VPCs and the peering
+    created = page.locator("#routes table.created tbody tr").all_inner_texts()
+    assert len(created) == 2 and all("pcx-" in row for row in created)
+    flows = page.locator("#flows .flow")
+    assert flows.count() >= 1 and "reachable" in flows.first.locator(".flow-head").inner_text()
+    assert flows.first.locator("ol.hops li").count() >= 3
+    network = page.locator("#network")
+    assert network.locator(".vpc").count() == 2
+    assert "10.6.0.0/16" in network.inner_text() and "10.7.0.0/16" in network.inner_text()
+    assert network.locator(".link-peering .badge").inner_text() == "active"
+    assert network.locator("tr.via").count() == 2
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "console-execution.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    assert page.errors == []  # type: ignore[attr-defined]
+    hosts = {urlsplit(u).hostname for u in page.requested}  # type: ignore[attr-defined]
+    assert hosts <= {"127.0.0.1"}, hosts
+
+
+def test_an_unknown_execution_shows_one_sentence_not_a_blank_page(demo_emulator, page):
+    emulator, _ = demo_emulator
+    arn = f"arn:aws:states:{emulator.region}:{emulator.account}:execution:nope:pcx-0-0"
+    page.goto(f"{emulator.console_url}#/execution/{arn}")
+    page.wait_for_selector("body[data-ready='error']")
+    assert "No execution" in page.locator("main .error").inner_text()
+
+
+def test_screenshot_path_is_gitignored():
+    assert "test-artifacts/" in Path(REPO_ROOT / ".gitignore").read_text().splitlines()

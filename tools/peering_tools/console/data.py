@@ -1,0 +1,162 @@
+"""What the local console shows, read from the emulator through ordinary AWS calls (as a user would).
+
+The one place the console reads AWS: executions come from ``peering_tools.executions`` (the same
+model ``peering executions`` prints), the graph from the definition the execution ran, the network
+from the layer's ``read_snapshot`` (what the path analysis reads). Every answer is a JSON-ready dict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from peering.aws.network import read_snapshot
+
+from .. import executions
+from . import graph
+
+LIST_LIMIT = 100
+
+
+class NotFound(Exception):
+    """What was asked for does not exist; the message says what."""
+
+
+def _state_io(events: list[dict]) -> list[dict[str, Any]]:
+    """Input and output of each state entered, in the order entered (an exit is paired with the most
+    recent unexited entry of the same state name; branches of a Parallel have distinct names)."""
+    out: list[dict[str, Any]] = []
+    open_by_name: dict[str, list[int]] = {}
+    for event in sorted(events, key=lambda e: e["id"]):
+        kind = event["type"]
+        details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+        if kind.endswith("StateEntered"):
+            open_by_name.setdefault(details.get("name", "?"), []).append(len(out))
+            out.append({"input": executions.parse_json(details.get("input")), "output": None})
+        elif kind.endswith("StateExited") and open_by_name.get(details.get("name", "?")):
+            out[open_by_name[details["name"]].pop()]["output"] = executions.parse_json(details.get("output"))
+    return out
+
+
+class ConsoleData:
+    """The console's JSON API, answered from the emulator at ``endpoint_url``."""
+
+    def __init__(self, endpoint_url: str, region: str, stack_name: str, client: Callable[..., Any]):
+        self.endpoint_url, self.region, self.stack_name = endpoint_url, region, stack_name
+        self._client = client
+        self._aws = executions.Aws(region=region, endpoint_url=endpoint_url)
+
+    # -- stack ------------------------------------------------------------------------------------
+    def stack(self) -> dict[str, Any]:
+        try:
+            found = self._client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"][0]
+        except ClientError:
+            return {"name": self.stack_name, "status": "NOT_REGISTERED", "outputs": {}, "parameters": {}}
+        return {
+            "name": found["StackName"],
+            "status": found["StackStatus"],
+            "region": self.region,
+            "endpointUrl": self.endpoint_url,
+            "outputs": {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])},
+            "parameters": {p["ParameterKey"]: p.get("ParameterValue", "") for p in found.get("Parameters", [])},
+        }
+
+    def _machine(self) -> str:
+        return executions.find_state_machine(self._aws, self.stack_name)
+
+    # -- executions -------------------------------------------------------------------------------
+    def executions(self) -> list[dict[str, Any]]:
+        return [row.wire() for row in executions.list_rows(self._aws, self._machine(), LIST_LIMIT)]
+
+    def execution(self, arn: str) -> dict[str, Any]:
+        sfn = self._client("stepfunctions")
+        try:
+            describe = sfn.describe_execution(executionArn=arn)
+        except ClientError as e:
+            raise NotFound(f"No execution {arn}.") from e
+        events = executions.all_events(self._aws, arn)
+        detail = executions.detail_from(describe, events)
+        wire = detail.wire()
+        for entry, io in zip(wire["timeline"], _state_io(events), strict=False):
+            entry.update(io)
+        definition = self._definition(sfn, arn, describe)
+        asl = graph.asl_graph(definition)
+        wire["graph"] = asl
+        wire["path"] = graph.run_path(asl, wire["timeline"], describe["status"])
+        wire["input"] = executions.parse_json(describe.get("input"))
+        wire["output"] = executions.parse_json(describe.get("output"))
+        wire["network"] = self.network(detail.row)
+        return wire
+
+    @staticmethod
+    def _definition(sfn: Any, arn: str, describe: dict) -> str:
+        try:  # the definition this execution ran (a redeploy may have changed the machine since)
+            return sfn.describe_state_machine_for_execution(executionArn=arn)["definition"]
+        except ClientError:
+            return sfn.describe_state_machine(stateMachineArn=describe["stateMachineArn"])["definition"]
+
+    # -- the two VPCs ------------------------------------------------------------------------------
+    def network(self, row: executions.ExecutionRow) -> dict[str, Any] | None:
+        """Both VPCs (blocks, subnets, route tables and their routes) and the peering, as EC2 has them
+        now. A side in another account or region than the stack's is read through that region with the
+        emulator's credentials; what cannot be read is left out and said."""
+        sides = [s for s in (row.requester, row.accepter) if s is not None]
+        if not sides:
+            return None
+        vpcs = []
+        unreadable = []
+        peering: dict[str, Any] | None = None
+        for role, side in (("requester", row.requester), ("accepter", row.accepter)):
+            if side is None:
+                continue
+            try:
+                ec2 = self._client("ec2", region_name=side.region)
+                snap = read_snapshot([(ec2, [side.vpc_id])], [row.peering_id])
+            except (ClientError, BotoCoreError) as e:
+                unreadable.append(f"{side.vpc_id}: {executions.one_sentence(str(e))}")
+                continue
+            vpcs.append(_vpc_view(role, side, snap, row.peering_id))
+            info = snap.peerings.get(row.peering_id)
+            if info is not None and peering is None:
+                peering = {"peeringId": info.peering_id, "state": info.state, "requesterVpc": info.requester_vpc,
+                           "accepterVpc": info.accepter_vpc}
+        return {"peering": peering or {"peeringId": row.peering_id, "state": "not found"}, "vpcs": vpcs,
+                "unreadable": unreadable}
+
+    # -- runs that are not executions ------------------------------------------------------------
+    def activity(self) -> dict[str, Any]:
+        """Cleanup and sweeper runs and events refused before any execution: not recorded anywhere the
+        console can read yet (see the README's "Local console")."""
+        return {"available": False, "items": [],
+                "reason": "Cleanup and sweeper runs and refused events are not listed yet: they are only in the "
+                          "emulator's log (stderr of `peering local up`)."}
+
+
+def _vpc_view(role: str, side: executions.VpcRef, snap: Any, peering_id: str) -> dict[str, Any]:
+    tables = [t for t in snap.route_tables if t.vpc_id == side.vpc_id]
+    return {
+        "role": role,
+        "vpcId": side.vpc_id,
+        "accountId": side.account_id,
+        "region": side.region,
+        "name": snap.vpc_names.get(side.vpc_id, ""),
+        "cidrs": list(snap.vpc_cidrs.get(side.vpc_id, ())),
+        "subnets": [{"subnetId": s.subnet_id, "cidr": s.cidr} for s in snap.subnets.values()
+                    if s.vpc_id == side.vpc_id],
+        "instances": [{"instanceId": i.instance_id, "ips": list(i.ips), "state": i.state, "subnetId": i.subnet_id}
+                      for i in snap.interfaces if i.vpc_id == side.vpc_id and i.instance_id],
+        "routeTables": [{
+            "routeTableId": t.route_table_id,
+            "main": t.main,
+            "subnetIds": list(t.subnet_ids),
+            "routes": [{"destination": r.destination, "target": r.target or "", "state": r.state,
+                        "viaPeering": r.target == peering_id} for r in t.routes],
+        } for t in tables],
+    }
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, default=str).encode()
