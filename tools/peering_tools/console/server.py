@@ -19,7 +19,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -66,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/api/"):
             self._api(url.path.removeprefix("/api/"), parse_qs(url.query))
             return
-        file = _static_file(url.path)
+        file = _static_file(unquote(url.path))
         if file is None:
             self._send(HTTPStatus.NOT_FOUND, b"Not found.\n", "text/plain; charset=utf-8")
             return
