@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from peering import runtime
+from peering import runtime, stages
 from peering.models import ApplyRequest
 
 logger = Logger()
@@ -18,4 +18,4 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = runtime.parse(ApplyRequest, event, "route request")
     logger.append_keys(peering_id=request.peering_id, side=request.plan.side)
     flow = runtime.workflow(metrics)
-    return runtime.run("apply-routes", logger, lambda: flow.apply_side(request.peering_id, request.plan))
+    return runtime.run(stages.APPLY_ROUTES.name, logger, lambda: flow.apply_side(request.peering_id, request.plan))

@@ -4,7 +4,7 @@ at it on both sides and notify."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from peering import runtime
+from peering import runtime, stages
 from peering.cleanup import Cleanup
 
 logger = Logger()
@@ -16,4 +16,4 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return runtime.run("cleanup", logger, lambda: Cleanup(runtime.workflow(metrics)).on_delete_event(event))
+    return runtime.run(stages.CLEANUP.name, logger, lambda: Cleanup(runtime.workflow(metrics)).on_delete_event(event))

@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from peering import runtime
+from peering import runtime, stages
 
 logger = Logger()
 tracer = Tracer()
@@ -14,4 +14,4 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return runtime.run("intake", logger, lambda: runtime.start_executions(event, logger))
+    return runtime.run(stages.INTAKE.name, logger, lambda: runtime.start_executions(event, logger))

@@ -6,7 +6,7 @@ It makes no AWS call, so it needs no NAT or VPC endpoint: the targets come in it
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from peering import runtime
+from peering import runtime, stages
 from peering.models import ProbeRequest
 
 logger = Logger()
@@ -20,4 +20,4 @@ metrics = Metrics()
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = runtime.parse(ProbeRequest, event, "probe request")
     logger.append_keys(peering_id=request.peering_id, attempt=request.probe.attempt + 1)
-    return runtime.run("probe", logger, lambda: runtime.workflow(metrics).run_probe(request))
+    return runtime.run(stages.PROBE.name, logger, lambda: runtime.workflow(metrics).run_probe(request))

@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from peering import runtime
+from peering import runtime, stages
 
 logger = Logger()
 tracer = Tracer()
@@ -15,4 +15,4 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     state = runtime.parse_state(event, logger)
-    return runtime.run("rollback", logger, lambda: runtime.workflow(metrics).rollback(state))
+    return runtime.run(stages.ROLLBACK.name, logger, lambda: runtime.workflow(metrics).rollback(state))

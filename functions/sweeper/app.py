@@ -4,7 +4,7 @@ the routes of peerings that are gone."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from peering import runtime, sweeper
+from peering import runtime, stages, sweeper
 
 logger = Logger()
 tracer = Tracer()
@@ -15,4 +15,4 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return runtime.run("sweep", logger, lambda: sweeper.sweep(runtime.workflow(metrics), event))
+    return runtime.run(stages.SWEEP.name, logger, lambda: sweeper.sweep(runtime.workflow(metrics), event))

@@ -271,24 +271,25 @@ class WorkflowState(Wire):
     error: ErrorInfo | None = None
 
     def _path(self) -> list[tuple[str, bool]]:
-        """The stages this run goes through, in order, each with whether it has finished."""
+        """The stages this run goes through (names from ``peering.stages``), in order, each with whether
+        it has finished (its result is in the document)."""
+        from .stages import ACCEPT, FORWARD, INSPECT, WAIT_ACTIVE  # noqa: PLC0415 - stages imports this module
+
         decision = self.inspection.decision if self.inspection else "accept"
-        path = [("inspect", self.inspection is not None)]
         if decision in ("refuse", "duplicate"):  # duplicate: another execution handles the peering
-            return path
-        if decision == "accept":
-            path.append(("accept", self.acceptance is not None))
-        if decision in ("accept", "await"):
-            accepted_active = self.acceptance is not None and self.acceptance.peering_state == "active"
-            active = accepted_active or (self.activation is not None and self.activation.state == "active")
-            path.append(("wait-active", active))
-        path += [
-            ("plan-routes", self.plan is not None),
-            ("apply-routes", self.routes is not None),
-            ("dns", self.dns is not None),
-            ("probe", self.probe is not None),
-            ("verify", self.verification is not None),
-        ]
+            return [(INSPECT.name, self.inspection is not None)]
+        skipped = {ACCEPT} if decision != "accept" else set()
+        if decision not in ("accept", "await"):
+            skipped.add(WAIT_ACTIVE)
+        fields = {info.alias or name: name for name, info in type(self).model_fields.items()}
+        path = []
+        for stage in (s for s in FORWARD if s not in skipped):
+            if stage is WAIT_ACTIVE:  # finished when the peering is active, whether Accept or CheckActive saw it
+                accepted_active = self.acceptance is not None and self.acceptance.peering_state == "active"
+                finished = accepted_active or (self.activation is not None and self.activation.state == "active")
+            else:
+                finished = getattr(self, fields[stage.key or ""]) is not None
+            path.append((stage.name, finished))
         return path
 
     def stage_reached(self) -> str:
