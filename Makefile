@@ -2,7 +2,8 @@
 #   make venv    dev venv (.venv, Python 3.13) with `pip install -e '.[dev]'`
 #   make lint    ruff, cfn-lint, sam validate --lint, asl-validator
 #   make build   sam build (no Docker) into .aws-sam/
-#   make test    venv + lint + build, then pytest (extra args: make test PYTEST_ARGS='-k foo')
+#   make browser Debian chromium for the local console test (apt-get, when missing and root)
+#   make test    venv + browser + lint + build, then pytest (extra args: make test PYTEST_ARGS='-k foo')
 #   make demo    peering local demo
 #   make bench   python -m bench (if bench/ exists)
 #   make clean   remove venvs, node_modules, build output and caches
@@ -57,7 +58,7 @@ PY313_BIN_DIR = $(dir $(PY313))
 CFN_TEMPLATES := $(wildcard template.yaml accepter-role.yaml)
 ASL_FILES := $(wildcard statemachine/*.asl.json)
 
-.PHONY: venv venv-sam node lint build test demo bench clean python313
+.PHONY: venv venv-sam node browser lint build test demo bench clean python313
 
 python313:
 	$(require-py313)
@@ -91,6 +92,20 @@ $(NODE_STAMP): package.json package-lock.json
 	@echo "==> npm ci (asl-validator)"
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# --- the browser of the local console's test ----------------------------------------------------
+# Debian's chromium, driven by Playwright for Python (pinned in the dev extra; `playwright install`,
+# which downloads browsers, is never run). Installed when missing and make runs as root; otherwise
+# the browser test says what is missing (skipped locally, failed under CI=true).
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> apt-get install chromium (the local console's browser test)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else echo "==> $(CHROMIUM) is missing (apt-get install chromium as root): the console's browser test will skip"; fi
 
 # --- lint ------------------------------------------------------------------------------------
 # checkov has its own venv: its pins conflict with the dev and SAM venvs.
@@ -137,7 +152,7 @@ build: $(SAM_STAMP)
 	$(SAM_ENV) PATH="$(PY313_BIN_DIR):$$PATH" $(SAM) build --template template.yaml --build-dir .aws-sam/build
 
 # --- test / demo / bench ---------------------------------------------------------------------
-test: venv lint build
+test: venv browser lint build
 	@echo "==> pytest $(PYTEST_ARGS)"
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -84,3 +84,12 @@ def test_a_polling_loop_counts_visits_and_a_parallel_links_around_its_branches()
 
 def test_the_vendored_dagre_is_the_published_file():
     assert hashlib.sha256(DAGRE.read_bytes()).hexdigest() == DAGRE_SHA256
+
+
+def test_task_nodes_carry_their_row_of_the_stage_table():
+    nodes = {n["id"]: n for n in asl_graph(ASL)["nodes"]}
+    assert (nodes["PlanRoutes"]["stage"], nodes["PlanRoutes"]["function"]) == ("plan-routes", "PlanRoutesFunction")
+    assert nodes["RouteAccepterSide"]["stage"] == "apply-routes"
+    assert nodes["Decide"]["stage"] is None  # a Choice runs no function
+    tasks = [n for n in nodes.values() if n["type"] == "Task"]
+    assert tasks and all(n["stage"] for n in tasks), "every Task state is in peering.stages"

@@ -11,8 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from peering.stages import STAGES
+
 START, END = "__start__", "__end__"
 """Pseudo-nodes for the start and the end of the workflow (as the Step Functions console draws them)."""
+
+STAGE_OF_STATE = {state: stage for stage in STAGES for state in stage.states}
+"""The stage (peering.stages) each Task state runs: its label and the function's logical id."""
 
 STATUS_OF_RESULT = {"ok": "succeeded", "caught": "caught", "failed": "failed", "running": "running"}
 
@@ -37,7 +42,9 @@ def _walk(machine: dict[str, Any], parent: str | None, branch: int | None, nodes
         edges.append({"from": START, "to": start, "kind": "start"})
     for name, state in states.items():
         kind = state.get("Type", "?")
+        stage = STAGE_OF_STATE.get(name)
         nodes.append({"id": name, "type": kind, "parent": parent, "branch": branch,
+                      "stage": stage.name if stage else None, "function": stage.function if stage else None,
                       "start": name == start and parent is not None,
                       "end": parent is not None and (bool(state.get("End")) or kind in ("Succeed", "Fail"))})
         seen = set()
@@ -52,17 +59,18 @@ def _walk(machine: dict[str, Any], parent: str | None, branch: int | None, nodes
 
 
 def asl_graph(definition: dict[str, Any] | str) -> dict[str, list[dict[str, Any]]]:
-    """Nodes (``id``, ``type``, ``parent``: the enclosing Parallel or None, ``branch``, and ``start``/``end``:
-    whether a branch starts or ends there) and edges
+    """Nodes (``id``, ``type``, ``parent``: the enclosing Parallel or None, ``branch``, ``stage`` and
+    ``function``: the stage table's row for a Task, and ``start``/``end``: whether a branch starts or ends
+    there) and edges
     (``from``, ``to``, ``kind``: start, next, choice, default, catch, end) of an ASL definition."""
     import json  # noqa: PLC0415
 
     machine = json.loads(definition) if isinstance(definition, str) else definition
-    nodes: list[dict[str, Any]] = [{"id": START, "type": "Start", "parent": None, "branch": None, "start": False,
-                                    "end": False}]
+    pseudo = {"parent": None, "branch": None, "stage": None, "function": None, "start": False, "end": False}
+    nodes: list[dict[str, Any]] = [{"id": START, "type": "Start", **pseudo}]
     edges: list[dict[str, str]] = []
     _walk(machine, None, None, nodes, edges)
-    nodes.append({"id": END, "type": "End", "parent": None, "branch": None, "start": False, "end": False})
+    nodes.append({"id": END, "type": "End", **pseudo})
     return {"nodes": nodes, "edges": edges}
 
 

@@ -137,14 +137,17 @@ async function renderExecution(main, arn) {
   const run = await api(`/api/execution?arn=${encodeURIComponent(arn)}`);
   const started = new Date(run.startDate).getTime();
   const detail = el("div", { class: "stage-detail", id: "stage-detail" });
+  const nodes = Object.fromEntries(run.graph.nodes.map((n) => [n.id, n]));
   const select = (index) => {
     const entry = run.timeline[index];
+    const node = nodes[entry.state] || {};
     document.querySelectorAll(".selected").forEach((n) => n.classList.remove("selected"));
     document.querySelectorAll(`[data-entry="${index}"], [data-state="${CSS.escape(entry.state)}"]`)
       .forEach((n) => n.classList.add("selected"));
     const attempts = entry.attempts.filter((a) => a.error);
     detail.replaceChildren(...[
       el("h3", {}, entry.state, " ", badge(entry.result)),
+      node.stage ? el("p", {}, el("span", { class: "label" }, "stage"), node.stage, " · ", el("code", {}, node.function)) : null,
       el("p", { class: "muted" }, `${entry.type} · entered ${when(entry.enteredAt)} · ${duration(entry.durationSeconds)}`,
         entry.retries ? ` · ${entry.retries} retr${entry.retries === 1 ? "y" : "ies"}` : ""),
       entry.note ? el("p", {}, entry.note) : null,
@@ -335,7 +338,7 @@ function drawGraph(graph, path, onSelect) {
     const pseudo = id === START || id === END;
     const group = svg("g", { class: `state ${status} ${pseudo ? "pseudo" : ""} type-${n.type}`, "data-state": id,
       transform: `translate(${v.x - v.width / 2},${v.y - v.height / 2})` });
-    group.append(svg("title", {}, pseudo ? n.type : `${id} (${n.type}): ${STATUS_LABEL[status]}${path.visits[id] > 1 ? `, entered ${path.visits[id]} times` : ""}`));
+    group.append(svg("title", {}, pseudo ? n.type : `${id} (${n.type}${n.stage ? `, stage ${n.stage}` : ""}): ${STATUS_LABEL[status]}${path.visits[id] > 1 ? `, entered ${path.visits[id]} times` : ""}`));
     group.append(svg("rect", { width: v.width, height: v.height, rx: pseudo ? v.height / 2 : 6 }));
     if (pseudo) {
       group.append(svg("text", { x: v.width / 2, y: v.height / 2 + 4, "text-anchor": "middle", class: "name" }, n.type));
@@ -359,6 +362,7 @@ async function route() {
     if (match) await renderExecution(main, decodeURIComponent(match[1]));
     else await renderList(main, stack);
     document.body.dataset.ready = match ? "execution" : "executions";
+    window.scrollTo(0, 0);
   } catch (error) {
     main.replaceChildren(el("p", { class: "error" }, error.message));
     document.body.dataset.ready = "error";
