@@ -68,6 +68,7 @@ def test_describe_stacks_shows_the_stack_its_parameters_and_its_outputs(server):
     topics = emulator.client("sns").list_topics()["Topics"]
     assert outputs["NotificationTopicArn"]["OutputValue"] in [t["TopicArn"] for t in topics]
     assert outputs["ExecutionsConsoleUrl"]["OutputValue"] == f"{console_url}#/executions"
+    assert "local console" in outputs["ExecutionsConsoleUrl"]["Description"]
     assert outputs["StateMachineArn"]["Description"] == template.load()["Outputs"]["StateMachineArn"]["Description"]
 
 

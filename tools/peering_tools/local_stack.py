@@ -17,7 +17,11 @@ AWS's would:
   compares the *value* with the NoEcho keys (``moto/cloudformation/models.py:517``), so it would
   print the secret. The deployed stack uses the real value; only the record holds the mask.
 - it has no resources (moto accepts an empty ``Resources``; AWS would not, but nothing creates this
-  record on AWS), so ``list-stack-resources`` is empty locally.
+  record on AWS), so ``list-stack-resources`` is empty locally;
+- ``ExecutionsConsoleUrl`` says it is the local console.
+
+``FunctionLogGroupName`` names a log group the emulator does not create: the functions run in-process
+and log to its stderr.
 
 No moto seam is patched here: only public API calls.
 """
@@ -33,6 +37,7 @@ from botocore.exceptions import ClientError
 from . import TEMPLATE, template
 
 CONSOLE_OUTPUT = "ExecutionsConsoleUrl"
+CONSOLE_DESCRIPTION = "The workflow's executions in the local console (served by peering local up)."
 MASK = "****"
 
 
@@ -46,7 +51,9 @@ def record_template(spec: template.StackSpec, outputs: dict[str, str], template_
         for key in ("Description", "NoEcho"):
             if key in declaration:
                 parameters[name][key] = declaration[key]
-    described = source.get("Outputs", {})
+    described = {name: dict(o) for name, o in source.get("Outputs", {}).items()}
+    if CONSOLE_OUTPUT in described and outputs.get(CONSOLE_OUTPUT) != spec.outputs.get(CONSOLE_OUTPUT):
+        described[CONSOLE_OUTPUT]["Description"] = CONSOLE_DESCRIPTION  # it no longer links to AWS's console
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": str(source.get("Description", spec.stack_name)).strip(),
