@@ -5,6 +5,7 @@ No mock here: the CLI really tries to connect, to a loopback port nothing listen
 
 from __future__ import annotations
 
+import copy
 import socket
 import time
 
@@ -13,6 +14,7 @@ from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from peering_tools import executions
+from peering_tools.executions import aws as aws_module
 
 runner = CliRunner()
 
@@ -110,3 +112,43 @@ def test_several_candidates_prefer_the_stack_name_else_fail_clearly():
         executions.find_state_machine(aws_with(None, ["a-PeeringStateMachine", "b-PeeringStateMachine"]), "x")
     with pytest.raises(executions.CliError, match="no state machine named"):
         executions.find_state_machine(aws_with(None, ["unrelated"]), "x")
+
+
+# -- a history this version's models cannot read ----------------------------------------------------
+class HistoryOnly:
+    """describe_execution and get_execution_history of one recorded run (only the calls `show <arn>` makes)."""
+
+    def __init__(self, describe: dict, events: list[dict]):
+        self.describe, self.events = describe, events
+
+    def describe_execution(self, executionArn: str) -> dict:  # noqa: N803 - boto3's parameter name
+        return self.describe
+
+    def get_paginator(self, operation: str):
+        assert operation == "get_execution_history"
+        events = self.events
+
+        class Paginator:
+            def paginate(self, **_: object):
+                yield {"events": events}
+
+        return Paginator()
+
+
+def test_a_stage_result_with_a_renamed_field_is_one_line_and_exit_2(runs, monkeypatch):
+    run = runs["failed"]
+    events = copy.deepcopy(run.events)
+    plan_done = next(e for e in events if e["type"] == "LambdaFunctionFailed")  # PlanRoutes' RouteConflict
+    rollback_done = next(e for e in events if e["type"] == "LambdaFunctionSucceeded" and e["id"] > plan_done["id"])
+    details = rollback_done["lambdaFunctionSucceededEventDetails"]
+    assert '"leftAlone"' in details["output"]
+    details["output"] = details["output"].replace('"leftAlone"', '"keptRoutes"')
+    fake = HistoryOnly(run.describe, events)
+    monkeypatch.setattr(aws_module.Aws, "client", lambda self, service: fake)
+
+    result = runner.invoke(executions.app, ["show", run.describe["executionArn"], "--region", "us-east-1"])
+
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert ("The result of Rollback does not match peering.models.RollbackResult (unknown field keptRoutes)"
+            in result.stderr)
