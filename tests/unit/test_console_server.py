@@ -13,6 +13,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from peering_tools.console.data import NotFound
 from peering_tools.console.server import ConsoleServer
+from peering_tools.executions import Unreadable
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:m:pcx-1-2"
 
@@ -25,6 +26,9 @@ class Data:
         raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
 
     def execution(self, arn: str) -> dict:
+        if arn.endswith(":old"):
+            raise Unreadable("The result of Inspect does not match peering.models.Inspection (decision: invalid); "
+                             "this version of peering cannot read it.")
         raise NotFound(f"No execution {arn}.")
 
     def activity(self) -> dict:
@@ -78,6 +82,8 @@ def test_the_api_answers_json(url):
     ("api/execution", 400, "Pass ?arn= with an execution ARN."),
     ("api/execution?arn=arn:aws:states:x", 400, "Pass ?arn= with an execution ARN."),
     (f"api/execution?arn={ARN}", 404, f"No execution {ARN}."),
+    (f"api/execution?arn={ARN}:old", 422, "The result of Inspect does not match peering.models.Inspection "
+                                          "(decision: invalid); this version of peering cannot read it."),
     ("api/executions", 502, 'Could not connect to the endpoint URL: "http://127.0.0.1:9"'),
     ("api/activity", 500, "RuntimeError: boom"),
     ("api/nothing", 404, "No API /api/nothing."),

@@ -1,8 +1,9 @@
 """What the local console shows, read from the emulator through ordinary AWS calls (as a user would).
 
-The one place the console reads AWS: executions come from ``peering_tools.executions`` (the same
-model ``peering executions`` prints), the graph from the definition the execution ran, the network
-from the layer's ``read_snapshot`` (what the path analysis reads). Every answer is a JSON-ready dict.
+The one place the console reads AWS: executions come from ``peering_tools.executions`` (the typed
+model ``peering executions`` prints, each stage's result read with the layer's models), the graph
+from the definition the execution ran, the network from the layer's ``read_snapshot`` (what the
+path analysis reads). Every answer is a JSON-ready dict.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from peering.aws.network import read_snapshot
 
 from .. import executions
+from ..executions.notes import one_line
 from . import graph
 
 LIST_LIMIT = 100
@@ -23,22 +25,6 @@ LIST_LIMIT = 100
 
 class NotFound(Exception):
     """What was asked for does not exist; the message says what."""
-
-
-def _state_io(events: list[dict]) -> list[dict[str, Any]]:
-    """Input and output of each state entered, in the order entered (an exit is paired with the most
-    recent unexited entry of the same state name; branches of a Parallel have distinct names)."""
-    out: list[dict[str, Any]] = []
-    open_by_name: dict[str, list[int]] = {}
-    for event in sorted(events, key=lambda e: e["id"]):
-        kind = event["type"]
-        details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
-        if kind.endswith("StateEntered"):
-            open_by_name.setdefault(details.get("name", "?"), []).append(len(out))
-            out.append({"input": executions.parse_json(details.get("input")), "output": None})
-        elif kind.endswith("StateExited") and open_by_name.get(details.get("name", "?")):
-            out[open_by_name[details["name"]].pop()]["output"] = executions.parse_json(details.get("output"))
-    return out
 
 
 class ConsoleData:
@@ -77,18 +63,14 @@ class ConsoleData:
             describe = sfn.describe_execution(executionArn=arn)
         except ClientError as e:
             raise NotFound(f"No execution {arn}.") from e
-        events = executions.all_events(self._aws, arn)
-        detail = executions.detail_from(describe, events)
-        wire = detail.wire()
-        for entry, io in zip(wire["timeline"], _state_io(events), strict=False):
-            entry.update(io)
-        definition = self._definition(sfn, arn, describe)
-        asl = graph.asl_graph(definition)
+        execution = executions.detail_from(describe, executions.history(sfn, arn))
+        wire = execution.wire()
+        for shown, entry in zip(wire["timeline"], execution.timeline, strict=True):
+            shown.update(input=entry.input, output=entry.output)  # left out of --json, shown by the page
+        asl = graph.asl_graph(self._definition(sfn, arn, describe))
         wire["graph"] = asl
-        wire["path"] = graph.run_path(asl, wire["timeline"], describe["status"])
-        wire["input"] = executions.parse_json(describe.get("input"))
-        wire["output"] = executions.parse_json(describe.get("output"))
-        wire["network"] = self.network(detail.row)
+        wire["path"] = graph.run_path(asl, wire["timeline"], execution.execution_status)
+        wire["network"] = self.network(execution.row)
         return wire
 
     @staticmethod
@@ -116,7 +98,7 @@ class ConsoleData:
                 ec2 = self._client("ec2", region_name=side.region)
                 snap = read_snapshot([(ec2, [side.vpc_id])], [row.peering_id])
             except (ClientError, BotoCoreError) as e:
-                unreadable.append(f"{side.vpc_id}: {executions.one_sentence(str(e))}")
+                unreadable.append(f"{side.vpc_id}: {one_line(str(e))}")
                 continue
             vpcs.append(_vpc_view(role, side, snap, row.peering_id))
             info = snap.peerings.get(row.peering_id)

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import executions
+from ..executions.notes import one_line
 from .data import ConsoleData, NotFound, dumps
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,11 @@ class _Handler(BaseHTTPRequestHandler):
         except NotFound as e:
             self._json(HTTPStatus.NOT_FOUND, {"error": str(e)})
             return
+        except executions.Unreadable as e:  # a history this version's models cannot read
+            self._json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(e)})
+            return
         except (executions.CliError, ClientError, BotoCoreError) as e:
-            self._json(HTTPStatus.BAD_GATEWAY, {"error": executions.one_sentence(str(e))})
+            self._json(HTTPStatus.BAD_GATEWAY, {"error": one_line(str(e))})
             return
         except Exception as e:  # the page shows one sentence; the traceback goes to the log
             log.exception("console API %s failed", name)
