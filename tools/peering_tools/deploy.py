@@ -5,6 +5,7 @@ The functions get a placeholder zip: their code runs in-process through ``inproc
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
@@ -53,11 +54,16 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
 
     topic_arn = client("sns").create_topic(Name=spec.topic_name)["TopicArn"]
 
+    logs = client("logs")
+    for group in sorted({fn.log_group for fn in spec.functions.values() if fn.log_group}):
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=group)
+
     lam = client("lambda")
     function_arns = {}
     code = _placeholder_zip()
     for fn in spec.functions.values():
-        inprocess.register(fn.name, fn.code_dir)
+        inprocess.register(fn.name, fn.code_dir, fn.log_group)
         kwargs = {"FunctionName": fn.name, "Runtime": fn.runtime, "Role": role_arn, "Handler": fn.handler,
                   "Environment": {"Variables": fn.environment}, "Timeout": fn.timeout,
                   "Architectures": fn.architectures}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import sys
 import threading
@@ -30,6 +31,7 @@ _original_invoke = LambdaSimpleBackend.invoke
 _lock = threading.RLock()
 _modules: dict[Path, types.ModuleType] = {}
 _code_dirs: dict[str, Path] = {}
+_log_groups: dict[str, str] = {}
 _process_env: dict[str, str] = {}
 _installed = False
 
@@ -59,10 +61,62 @@ class Context:
         return 60_000
 
 
-def register(function_name: str, code_dir: Path) -> None:
-    """Tell the seam where a deployed function's code lives (``functions/<stage>/``)."""
+def register(function_name: str, code_dir: Path, log_group: str | None = None) -> None:
+    """Tell the seam where a deployed function's code lives (``functions/<stage>/``) and where Lambda
+    would send what it prints (its ``LoggingConfig.LogGroup``)."""
     with _lock:
         _code_dirs[function_name] = Path(code_dir)
+        if log_group:
+            _log_groups[function_name] = log_group
+
+
+class _Printed(logging.Handler):
+    """Lambda's part of logging: every line the function prints goes to its log group.
+
+    Attached to the Powertools logger (named after ``POWERTOOLS_SERVICE_NAME``) after Powertools set
+    it up, so the line is what Powertools' own first handler formats. Per thread: the two branches of
+    a Parallel state are invoked concurrently.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        lines = getattr(self.local, "lines", None)
+        if lines is None:
+            return
+        own = next((h for h in logging.getLogger(self.local.service).handlers if h is not self), None)
+        lines.append({"timestamp": int(record.created * 1000), "message": (own or self).format(record)})
+
+    def begin(self, service: str) -> None:
+        logger = logging.getLogger(service)
+        if self not in logger.handlers:
+            logger.addHandler(self)
+        self.local.service, self.local.lines = service, []
+
+    def end(self) -> list[dict]:
+        lines, self.local.lines = getattr(self.local, "lines", None) or [], None
+        return lines
+
+
+_printed = _Printed()
+
+
+def _ship(region: str, log_group: str, function_name: str, request_id: str, lines: list[dict]) -> None:
+    """PutLogEvents into the log group, one stream per invocation (as a cold container would)."""
+    import boto3  # noqa: PLC0415
+
+    if not lines:
+        return
+    stream = f"{function_name}/[$LATEST]{request_id}"
+    try:
+        logs = boto3.client("logs", region_name=region)
+        logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
+        logs.put_log_events(logGroupName=log_group, logStreamName=stream, logEvents=lines)
+    except Exception as e:  # as on Lambda, a log that cannot be delivered does not fail the invocation
+        print(f"in-process Lambda: {len(lines)} log line(s) of {function_name} not delivered to {log_group}: {e}",
+              file=sys.stderr)
 
 
 def set_process_env(**env: str) -> None:
@@ -107,10 +161,14 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
         os.environ["AWS_REGION"] = self.region_name
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = fn.function_name
     raw = body.decode() if isinstance(body, bytes) else (body or "{}")
+    log_group = _log_groups.get(fn.function_name)
+    request_id = str(uuid.uuid4())
     try:
         event = json.loads(raw) if raw else {}
         handler = _module(code_dir, fn.handler)
-        result = handler(event, Context(function_name=fn.function_name, aws_request_id=str(uuid.uuid4())))
+        if log_group:
+            _printed.begin(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+        result = handler(event, Context(function_name=fn.function_name, aws_request_id=request_id))
         return json.dumps(result).encode()
     except Exception as e:  # reported to the caller as Lambda does: FunctionError + error payload
         response_headers["x-amz-function-error"] = "Unhandled"
@@ -119,6 +177,9 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
             "errorType": type(e).__name__,
             "stackTrace": traceback.format_exception(e)[-5:],
         }).encode()
+    finally:
+        if log_group:
+            _ship(self.region_name, log_group, fn.function_name, request_id, _printed.end())
 
 
 def install() -> None:

@@ -68,6 +68,8 @@ class FunctionSpec:
     architectures: list[str] = field(default_factory=lambda: ["arm64"])
     timeout: int = 60
     vpc_config: dict[str, list[str]] | None = None
+    log_group: str | None = None
+    """LoggingConfig.LogGroup: where Lambda sends what the function prints."""
 
 
 @dataclass
@@ -326,6 +328,7 @@ def stack_spec(
                 architectures=props.get("Architectures", ["x86_64"]),
                 timeout=int(props.get("Timeout", 3)),
                 vpc_config=_present(resolver.resolve(props.get("VpcConfig"))),
+                log_group=_present(resolver.resolve((props.get("LoggingConfig") or {}).get("LogGroup"))),
             )
         elif kind == "AWS::Events::Rule":
             targets = resolver.resolve(props.get("Targets", []))

@@ -17,6 +17,10 @@ from .config import Settings
 from .errors import InvalidInput, PeeringError, Unexpected
 from .models import WorkflowState
 from .service import Workflow
+from .stages import STAGES
+
+RECORDED_IN_LOG = frozenset(stage.name for stage in STAGES if not stage.in_workflow)
+"""Labels whose result goes into their "done" log line (functions outside the state machine)."""
 
 
 @lru_cache(maxsize=8)
@@ -64,7 +68,10 @@ def run(stage: str, logger: Logger, call: Callable[[], BaseModel | dict]) -> dic
         logger.exception("unexpected failure", extra={"stage": stage})
         raise Unexpected(f"The {stage} stage failed unexpectedly ({type(e).__name__}: {e}).") from e
     output = result.wire() if hasattr(result, "wire") else result
-    logger.info(f"{stage} done", extra={"stage": stage})
+    # An event-driven function (intake, sweeper, cleanup) has no execution history: its "done" line in the
+    # function log group, with its result, is the record `peering executions list --all` reads back.
+    recorded = {"result": output} if stage in RECORDED_IN_LOG else {}
+    logger.info(f"{stage} done", extra={"stage": stage, **recorded})
     return output
 
 

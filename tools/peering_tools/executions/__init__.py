@@ -23,7 +23,7 @@ from .aws import (
     resolve_execution,
     rows,
 )
-from .cli import app
+from .cli import app, cli_errors
 from .model import (
     Attempt,
     Execution,
@@ -43,7 +43,7 @@ from .render import LIST_COLUMNS, list_lines, list_table, print_show_rich, show_
 
 __all__ = [
     "DEFAULT_STACK", "LIST_COLUMNS", "Attempt", "Aws", "CliError", "Execution", "ExecutionRow", "Outcome",
-    "RouteChange", "TimelineEntry", "Unreadable", "VpcRef", "all_events", "app", "detail_from",
+    "RouteChange", "TimelineEntry", "Unreadable", "VpcRef", "all_events", "app", "cli_errors", "detail_from",
     "find_state_machine", "history", "list_lines", "list_rows", "list_table", "load", "needs_history",
     "outcome_from", "print_show_rich", "recent_events", "resolve_execution", "row_from", "rows", "show_lines",
     "timeline_from",

@@ -18,6 +18,7 @@ from .model import Execution, ExecutionRow, detail_from, needs_history, row_from
 DEFAULT_STACK = "peering-autopilot"
 STATE_MACHINE_SUFFIX = "-PeeringStateMachine"
 STACK_OUTPUT = "StateMachineArn"
+LOG_GROUP_OUTPUT = "FunctionLogGroupName"
 PCX_SEARCH_LIMIT = 1000
 """How many of the newest executions ``show <pcx-id>`` looks through before giving up."""
 RECENT_EVENTS = 100
@@ -85,6 +86,21 @@ def find_state_machine(aws: Aws, stack_name: str) -> str:
     names = ", ".join(sorted(m["name"] for m in machines))
     raise CliError(f"{len(machines)} state machines match *{STATE_MACHINE_SUFFIX} ({names}); "
                    "pass --state-machine-arn.")
+
+
+def find_log_group(aws: Aws, stack_name: str) -> str:
+    """The functions' log group: the stack's ``FunctionLogGroupName`` output."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        stacks = aws.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError:
+        stacks = []
+    outputs = {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs", [])}
+    if not outputs.get(LOG_GROUP_OUTPUT):
+        where = f" at {aws.endpoint_url}" if aws.endpoint_url else ""
+        raise CliError(f"No stack {stack_name} with a {LOG_GROUP_OUTPUT} output{where}; pass --log-group.")
+    return outputs[LOG_GROUP_OUTPUT]
 
 
 def executions(sfn: Any, state_machine_arn: str, limit: int) -> Iterator[dict]:

@@ -11,13 +11,25 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
 
-from .aws import DEFAULT_STACK, Aws, CliError, find_state_machine, history, region_of, resolve_execution, rows
+from . import activity
+from .aws import (
+    DEFAULT_STACK,
+    Aws,
+    CliError,
+    find_log_group,
+    find_state_machine,
+    history,
+    region_of,
+    resolve_execution,
+    rows,
+)
 from .model import Unreadable, detail_from
-from .render import list_lines, list_table, print_show_rich, show_lines
+from .render import activity_lines, activity_table, list_lines, list_table, print_show_rich, show_lines
 
 
 @contextmanager
@@ -89,22 +101,41 @@ def list_command(
     region: Region = None,
     as_json: AsJson = False,
     max_items: Annotated[int, typer.Option("--max", min=1, help="At most this many executions, newest first.")] = 50,
+    everything: Annotated[bool, typer.Option(
+        "--all", help="Also the intake's decisions, sweeps and cleanups (from the functions' log group).")] = False,
+    log_group: Annotated[str | None, typer.Option(
+        "--log-group", help="With --all: the functions' log group; default: the stack's FunctionLogGroupName.")] = None,
+    days: Annotated[float, typer.Option("--days", min=0, help="With --all: how far back to read the log.")] = 7,
 ) -> None:
     """The newest executions: peering, both VPCs, status, stage reached, start time, duration."""
     aws = Aws(region or region_of(state_machine_arn), endpoint_url)
+    done: list[activity.Activity] = []
+    group = ""
     with cli_errors(aws):
         machine = state_machine_arn or find_state_machine(aws, stack_name)
         found = rows(aws.client("stepfunctions"), machine, max_items)
+        if everything:
+            since = datetime.now(UTC) - timedelta(days=days)
+            group = log_group or find_log_group(aws, stack_name)
+            done = activity.read(aws.client("logs"), group, since, max_items)
     if as_json:
-        _print_json([r.wire() for r in found])
+        listed = [r.wire() for r in found]
+        _print_json({"executions": listed, "activity": [a.wire() for a in done]} if everything else listed)
     elif sys.stdout.isatty():
         from rich.console import Console  # noqa: PLC0415
 
+        console = Console()
         name = machine.rsplit(":", 1)[-1]
-        Console().print(list_table(found, f"{name}: {len(found)} execution(s), newest first"))
+        console.print(list_table(found, f"{name}: {len(found)} execution(s), newest first"))
+        if everything:
+            console.print(activity_table(done, f"{group}: {len(done)} intake/sweep/cleanup run(s), newest first"))
     else:
         for line in list_lines(found):
             typer.echo(line)
+        if everything:
+            typer.echo("")
+            for line in activity_lines(done):
+                typer.echo(line)
 
 
 @app.command("show")

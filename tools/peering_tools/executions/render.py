@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from .activity import Activity
 from .model import Execution, ExecutionRow, TimelineEntry, VpcRef
 
 
@@ -145,3 +146,27 @@ def print_show_rich(detail: Execution, console: Any) -> None:
         console.print(f"[{style}]{line}[/]" if style else line, highlight=False, markup=bool(style))
 
 
+ACTIVITY_COLUMNS = ("KIND", "STATUS", "PEERINGS", "AT", "REASON")
+
+
+def activity_cells(item: Activity) -> tuple[str, ...]:
+    return (item.kind, item.status, ",".join(item.peering_ids) or "-", _when(item.at), item.reason)
+
+
+def activity_lines(items: list[Activity]) -> list[str]:
+    """Tab-separated, a header first."""
+    return ["\t".join(ACTIVITY_COLUMNS), *("\t".join(activity_cells(a)) for a in items)]
+
+
+def activity_table(items: list[Activity], title: str) -> Any:
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title=title, title_justify="left")
+    for column in ACTIVITY_COLUMNS:
+        table.add_column(column, no_wrap=column != "REASON")
+    for item in items:
+        cells = list(activity_cells(item))
+        cells[1] = f"[{'red' if item.status == 'failed' else 'yellow' if item.status == 'refused' else 'green'}]" \
+                   f"{item.status}[/]"
+        table.add_row(*cells)
+    return table
