@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 import pytest
 from rich.console import Console
 
-from peering_tools import REPO_ROOT
+from peering_tools import REPO_ROOT, inprocess
 from peering_tools.emulator import Emulator
-from peering_tools.local import _quiet_functions, _run_demo
+from peering_tools.local import _run_demo
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator, pytest.mark.filterwarnings("ignore:No application metrics to publish")]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -59,13 +59,14 @@ def _browser_available() -> None:
 
 @pytest.fixture(scope="module")
 def demo_emulator() -> Iterator[tuple[Emulator, str]]:
-    """An emulator after the demo scenario ran in it to `verified`; (emulator, the demo's output)."""
+    """An emulator after the demo scenario ran in it to `verified`; (emulator, the demo's output). The functions
+    log at INFO (unlike `make demo`) so that the intake's decision reaches the log group the console reads."""
     emulator = Emulator(port=0)
     out = io.StringIO()
     try:
-        with _quiet_functions():
-            emulator.start()
-            code = _run_demo(Console(file=out, highlight=False, soft_wrap=True, width=200), emulator)
+        emulator.start()
+        inprocess.set_process_env(POWERTOOLS_METRICS_DISABLED="true")
+        code = _run_demo(Console(file=out, highlight=False, soft_wrap=True, width=200), emulator)
         assert code == 0, out.getvalue()
         yield emulator, out.getvalue()
     finally:
@@ -113,7 +114,8 @@ def test_the_stack_output_links_to_the_console_which_lists_the_demo_run_as_verif
     assert pcx.startswith("pcx-") and f"{pcx}" in out
     assert cells[3].startswith("verified") and cells[4] == "verify"
     assert "_COMPLETE" in page.locator("#stack").inner_text()  # UPDATE_COMPLETE: the demo redeployed the stack
-    assert page.locator("#activity-placeholder").is_visible()
+    activity = page.locator("#activity tbody tr[data-kind='intake']")  # the intake started the demo's run
+    assert activity.count() == 1 and "started" in activity.inner_text() and pcx in activity.inner_text()
     assert page.errors == []  # type: ignore[attr-defined]
 
 

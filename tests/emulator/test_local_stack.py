@@ -97,6 +97,9 @@ def test_the_console_url_serves_the_page_and_its_api_on_loopback(server):
     assert body["name"] == STACK and body["status"] == "CREATE_COMPLETE"
     with urllib.request.urlopen(f"{console_url}api/executions", timeout=30) as api:  # noqa: S310
         assert json.loads(api.read()) == []
+    with urllib.request.urlopen(f"{console_url}api/activity", timeout=30) as api:  # noqa: S310
+        body = json.loads(api.read())
+    assert body["items"] == [] and body["logGroup"] == "peering-autopilot-FunctionLogGroup"
 
 
 def test_a_busy_console_port_is_one_sentence_and_exit_2():

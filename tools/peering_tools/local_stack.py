@@ -20,9 +20,6 @@ AWS's would:
   record on AWS), so ``list-stack-resources`` is empty locally;
 - ``ExecutionsConsoleUrl`` says it is the local console.
 
-``FunctionLogGroupName`` names a log group the emulator does not create: the functions run in-process
-and log to its stderr.
-
 No moto seam is patched here: only public API calls.
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,10 +18,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from peering.aws.network import read_snapshot
 
 from .. import executions
+from ..executions import activity
+from ..executions.aws import find_log_group
 from ..executions.notes import one_line
 from . import graph
 
 LIST_LIMIT = 100
+ACTIVITY_DAYS = 7
 
 
 class NotFound(Exception):
@@ -110,11 +114,18 @@ class ConsoleData:
 
     # -- runs that are not executions ------------------------------------------------------------
     def activity(self) -> dict[str, Any]:
-        """Cleanup and sweeper runs and events refused before any execution: not recorded anywhere the
-        console can read yet (see the README's "Local console")."""
-        return {"available": False, "items": [],
-                "reason": "Cleanup and sweeper runs and refused events are not listed yet: they are only in the "
-                          "emulator's log (stderr of `peering local up`)."}
+        """The intake's decisions (events refused or skipped before any execution), sweeps and cleanups
+        of the last ``ACTIVITY_DAYS`` days, newest first: what ``peering executions list --all`` reads
+        from the functions' log group (the stack's ``FunctionLogGroupName`` output)."""
+        group = find_log_group(self._aws, self.stack_name)
+        since = datetime.now(UTC) - timedelta(days=ACTIVITY_DAYS)
+        try:
+            found = activity.read(self._client("logs"), group, since, LIST_LIMIT)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            found = []  # no function has logged yet
+        return {"logGroup": group, "days": ACTIVITY_DAYS, "items": [a.wire() for a in found]}
 
 
 def _vpc_view(role: str, side: executions.VpcRef, snap: Any, peering_id: str) -> dict[str, Any]:

@@ -116,20 +116,27 @@ async function renderList(main, stack) {
 }
 
 async function activitySection() {
+  const title = "Intake decisions, sweeps and cleanups";
   let activity;
   try {
     activity = await api("/api/activity");
   } catch (error) {
-    return section("Cleanup, sweeper and refused events", el("p", { class: "error" }, error.message));
+    return section(title, el("p", { class: "error", id: "activity-error" }, error.message));
   }
-  if (!activity.available) {
-    return section("Cleanup, sweeper and refused events",
-      el("p", { class: "placeholder", id: "activity-placeholder" }, "Not available yet. ", activity.reason));
-  }
-  return section("Cleanup, sweeper and refused events", el("table", { class: "list" },
-    el("thead", {}, el("tr", {}, ["Kind", "Peering", "Time", "Outcome"].map((h) => el("th", {}, h)))),
-    el("tbody", {}, activity.items.map((item) => el("tr", {}, el("td", {}, item.kind), el("td", {}, item.peeringId || "–"),
-      el("td", {}, when(item.time)), el("td", {}, item.summary || ""))))));
+  const intro = el("p", { class: "muted small" }, "What the functions started by an event or a schedule did (events refused ",
+    "or skipped before any execution, sweeps, cleanups after a peering was deleted), from the log group ",
+    el("code", {}, activity.logGroup), `, last ${activity.days} days, newest first.`);
+  if (!activity.items.length) return section(title, intro, el("p", { class: "muted", id: "activity" }, "None yet."));
+  return section(`${title} (${activity.items.length})`, intro, el("table", { class: "list", id: "activity" },
+    el("thead", {}, el("tr", {}, ["Kind", "Status", "Peering(s)", "Time", "Why"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, activity.items.map((item) => el("tr", { "data-kind": item.kind },
+      el("td", {}, item.kind), el("td", {}, badge(item.status, activityClass(item.status))),
+      el("td", {}, item.peeringIds.length ? item.peeringIds.map((id) => el("div", {}, el("code", {}, id))) : "–"),
+      el("td", { class: "nowrap" }, when(item.at)), el("td", { class: "note" }, item.reason || ""))))));
+}
+
+function activityClass(status) {
+  return { started: "good", swept: "good", cleaned: "good", skipped: "neutral", refused: "warn", failed: "bad" }[status] || "neutral";
 }
 
 // -- one execution ---------------------------------------------------------------------------------
