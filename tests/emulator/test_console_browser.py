@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from rich.console import Console
 
-from peering_tools import REPO_ROOT, inprocess
+from peering_tools import REPO_ROOT, inprocess, seed
 from peering_tools.emulator import Emulator
 from peering_tools.local import _run_demo
 
@@ -33,6 +34,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 PAGE_TIMEOUT_MS = 20_000
+RUN_TIMEOUT = 45.0
 TOP_STAGES = ["Init", "Inspect", "Decide", "Accept", "AcceptedActive", "PlanRoutes", "ApplyRoutes", "ConfigureDns",
               "PrepareProbe", "ProbeApplicable", "Probe", "ProbeDone", "Verify", "Report", "Outcome", "Done"]
 """The top-level states the seed run enters, in order (statemachine/peering.asl.json; the probe reaches B at
@@ -108,21 +110,23 @@ def test_the_stack_output_links_to_the_console_which_lists_the_demo_run_as_verif
     _open(page, url, "executions")
 
     rows = page.locator("#executions tbody tr")
-    assert rows.count() == 1
-    cells = rows.first.locator("td").all_inner_texts()
+    assert rows.count() >= 1
+    cells = rows.last.locator("td").all_inner_texts()  # the oldest: the demo's run
     pcx = cells[0]
     assert pcx.startswith("pcx-") and f"{pcx}" in out
     assert cells[3].startswith("verified") and cells[4] == "verify"
     assert "_COMPLETE" in page.locator("#stack").inner_text()  # UPDATE_COMPLETE: the demo redeployed the stack
     activity = page.locator("#activity tbody tr[data-kind='intake']")  # the intake started the demo's run
     assert activity.count() == 1 and "started" in activity.inner_text() and pcx in activity.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-executions.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
 def test_the_execution_page_shows_the_run_succeeded_with_its_stages_in_order(demo_emulator, page):
     emulator, _ = demo_emulator
     _open(page, f"{emulator.console_url}#/executions", "executions")
-    page.locator("#executions tbody tr a").first.click()
+    page.locator("#executions tbody tr a").last.click()
     page.wait_for_selector("body[data-ready='execution']")
 
     assert page.locator("#execution-status").inner_text() == "SUCCEEDED"
@@ -162,13 +166,50 @@ def test_the_execution_page_shows_the_run_succeeded_with_its_stages_in_order(dem
     assert network.locator(".link-peering .badge").inner_text() == "active"
     assert network.locator("tr.via").count() == 2
 
-    ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "console-execution.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert page.errors == []  # type: ignore[attr-defined]
     hosts = {urlsplit(u).hostname for u in page.requested}  # type: ignore[attr-defined]
     assert hosts <= {"127.0.0.1"}, hosts
+
+
+def test_a_run_that_fails_on_a_conflicting_route_is_drawn_red_from_plan_routes_to_failed(demo_emulator, page):
+    """A second seed network whose VPC B already routes 10.6.0.0/16 to its internet gateway: PlanRoutes
+    refuses the conflict before any change, the Catch runs Rollback and ReportFailure, the run ends Failed."""
+    emulator, _ = demo_emulator
+    ec2, sfn = emulator.client("ec2"), emulator.client("stepfunctions")
+    net = seed.build(ec2)
+    ec2.create_route(RouteTableId=net.rtb_b, DestinationCidrBlock="10.6.0.0/16", GatewayId=net.igw_b)
+    pcx = seed.request_peering(ec2, net)
+    arn = _wait_for_end(sfn, emulator.stack.state_machine_arn, pcx)
+
+    _open(page, f"{emulator.console_url}#/execution/{arn}", "execution")
+
+    assert page.locator("#execution-status").inner_text() == "FAILED"
+    assert page.locator(".summary .badge").first.inner_text() == "failed"
+    assert f"{net.rtb_b} (accepter VPC {net.vpc_b}) already sends 10.6.0.0/16 to {net.igw_b}, not to {pcx}" in \
+        page.locator(".cause.bad").inner_text()
+    graph = page.locator("#graph svg")
+    state = lambda name: graph.locator(f"g.state[data-state='{name}']").get_attribute("class")  # noqa: E731
+    assert "caught" in state("PlanRoutes") and "failed" in state("Failed")
+    assert "succeeded" in state("Rollback") and "succeeded" in state("ReportFailure")
+    assert "notrun" in state("ApplyRoutes") and "notrun" in state("Verify")
+    assert graph.locator("path.edge.taken[data-edge='PlanRoutes>Rollback']").count() == 1
+    assert page.locator("#routes table.created").count() == 0  # nothing created
+    assert f"{net.rtb_b}" in page.locator("#network").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "console-failed-execution.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def _wait_for_end(sfn, machine: str, pcx: str) -> str:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        runs = [e for e in sfn.list_executions(stateMachineArn=machine)["executions"] if e["name"].startswith(pcx)]
+        if runs and runs[0]["status"] != "RUNNING":
+            return runs[0]["executionArn"]
+        time.sleep(0.2)
+    raise AssertionError(f"the execution for {pcx} did not end within {RUN_TIMEOUT:.0f} s")
 
 
 def test_an_unknown_execution_shows_one_sentence_not_a_blank_page(demo_emulator, page):

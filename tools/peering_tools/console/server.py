@@ -107,13 +107,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(HTTPStatus.OK, value)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that went away mid-answer (it navigated on) is not an error worth a traceback."""
+        import sys  # noqa: PLC0415
+
+        if isinstance(sys.exception(), ConnectionError):
+            log.debug("console: %s went away", client_address)
+            return
+        log.exception("console: answering %s failed", client_address)
+
+
 class ConsoleServer:
     """The console on ``host``:``port`` (0: a free port), serving until ``stop``."""
 
     def __init__(self, data: ConsoleData, host: str = "127.0.0.1", port: int = 0):
         handler = type("ConsoleHandler", (_Handler,), {"data": data})
-        self._httpd = ThreadingHTTPServer((host, port), handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), handler)
         self.host, self.port = self._httpd.server_address[:2]
         self._thread: threading.Thread | None = None
 

@@ -363,6 +363,7 @@ function drawGraph(graph, path, onSelect) {
 // -- routing ---------------------------------------------------------------------------------------
 async function route() {
   const main = document.getElementById("main");
+  document.body.dataset.ready = "loading";
   const stack = await showStack();
   const match = location.hash.match(/^#\/execution\/(.+)$/);
   try {
