@@ -13,38 +13,22 @@ from collections.abc import Iterator
 import pytest
 
 from peering_tools import template
-from tests.emulator.test_local_up import REGION, Server, child_env, free_port, peering, stop
+from tests.emulator.test_local_up import REGION, Server, child_env, free_port, start_up, stop
 
 pytestmark = pytest.mark.emulator
 
 STACK = "peering-autopilot"
 SECRET = "ext-id-not-to-be-shown"
-CONSOLE_LINE_TIMEOUT = 10.0
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[Server, str]]:
     """`peering local up` with two overrides (one of them NoEcho); (server, the console URL it printed)."""
-    import queue  # noqa: PLC0415
-    import threading  # noqa: PLC0415
-
-    port = free_port()
-    process = peering("up", "--port", str(port), "--parameter-overrides",
-                      f"RouteTableQuota=40 AccepterRoleExternalId={SECRET}")
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    running = start_up(free_port(), "--parameter-overrides", f"RouteTableQuota=40 AccepterRoleExternalId={SECRET}")
     try:
-        ready = lines.get(timeout=60)
-        console = lines.get(timeout=CONSOLE_LINE_TIMEOUT)
-    except queue.Empty:
-        process.kill()
-        pytest.fail(f"`peering local up` did not print its two lines: {process.stderr.read()}")
-    assert ready == f"ready: http://127.0.0.1:{port}\n"
-    assert console.startswith("console: http://127.0.0.1:"), console
-    try:
-        yield Server(process, f"http://127.0.0.1:{port}", lines), console.split()[1]
+        yield running, running.console_url
     finally:
-        assert stop(process) == 0
+        assert stop(running.process) == 0
 
 
 def test_describe_stacks_shows_the_stack_its_parameters_and_its_outputs(server):

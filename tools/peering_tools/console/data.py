@@ -104,6 +104,9 @@ class ConsoleData:
             except (ClientError, BotoCoreError) as e:
                 unreadable.append(f"{side.vpc_id}: {one_line(str(e))}")
                 continue
+            if side.vpc_id not in snap.vpc_cidrs:  # another account's VPC: not visible with the stack's credentials
+                unreadable.append(f"{side.vpc_id}: not visible to the stack's account in {side.region}")
+                continue
             vpcs.append(_vpc_view(role, side, snap, row.peering_id))
             info = snap.peerings.get(row.peering_id)
             if info is not None and peering is None:

@@ -113,6 +113,7 @@ async function renderList(main, stack) {
   }
   children.push(await activitySection());
   main.replaceChildren(...children);
+  return rows.some((row) => row.executionStatus === "RUNNING");
 }
 
 async function activitySection() {
@@ -202,6 +203,7 @@ async function renderExecution(main, arn) {
     networkSection(run.network));
   const failed = run.timeline.findIndex((t) => t.result === "failed");
   if (run.timeline.length) select(failed >= 0 ? failed : run.timeline.length - 1);
+  return run.executionStatus === "RUNNING";
 }
 
 function failedAttempt(entry) {
@@ -361,20 +363,28 @@ function drawGraph(graph, path, onSelect) {
 }
 
 // -- routing ---------------------------------------------------------------------------------------
+const REFRESH_MS = 2000;  // while a run is in progress, its page (or the list) reloads its data
+let shownHash = null;
+let refresh = null;
+
 async function route() {
   const main = document.getElementById("main");
+  const hash = location.hash;
+  const navigated = hash !== shownHash;
+  clearTimeout(refresh);
   document.body.dataset.ready = "loading";
   const stack = await showStack();
-  const match = location.hash.match(/^#\/execution\/(.+)$/);
+  const match = hash.match(/^#\/execution\/(.+)$/);
   try {
-    if (match) await renderExecution(main, decodeURIComponent(match[1]));
-    else await renderList(main, stack);
+    const running = match ? await renderExecution(main, decodeURIComponent(match[1])) : await renderList(main, stack);
     document.body.dataset.ready = match ? "execution" : "executions";
-    window.scrollTo(0, 0);
+    if (navigated) window.scrollTo(0, 0);
+    if (running) refresh = setTimeout(() => { if (location.hash === hash) route(); }, REFRESH_MS);
   } catch (error) {
     main.replaceChildren(el("p", { class: "error" }, error.message));
     document.body.dataset.ready = "error";
   }
+  shownHash = hash;
 }
 
 window.addEventListener("hashchange", route);
