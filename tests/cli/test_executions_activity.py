@@ -12,9 +12,12 @@ server side.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import boto3
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from peering import cleanup
@@ -65,6 +68,12 @@ def test_refused_event_sweep_and_cleanup_are_listed_with_what_they_did(stack, ec
     assert by_kind["cleanup"]["status"] == "cleaned" and by_kind["cleanup"]["peeringIds"] == [pcx]
     assert by_kind["cleanup"]["result"]["removed"] == cleaned["removed"]
     assert by_kind["cleanup"]["function"] == CLEANUP
+
+    console = Console(file=StringIO(), width=250, color_system=None)
+    console.print(executions.render.activity_table(activity.read(
+        boto3.client("logs", region_name=REGION), LOG_GROUP, datetime.now(UTC) - timedelta(hours=1), 10), "activity"))
+    rendered = console.file.getvalue()
+    assert all(word in rendered for word in ("cleanup", "cleaned", "swept", "refused", pcx, refused["reason"][:40]))
 
     plain = list_all()
     assert plain.exit_code == 0, plain.output

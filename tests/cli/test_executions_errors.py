@@ -152,3 +152,10 @@ def test_a_stage_result_with_a_renamed_field_is_one_line_and_exit_2(runs, monkey
     assert result.stderr.count("\n") == 1
     assert ("The result of Rollback does not match peering.models.RollbackResult (unknown field keptRoutes)"
             in result.stderr)
+
+
+def test_the_log_group_comes_from_the_stack_output_else_it_must_be_given():
+    aws = aws_with({"StateMachineArn": "arn:m", "FunctionLogGroupName": "stack-FunctionLogGroup-AbC"}, [])
+    assert aws_module.find_log_group(aws, "peering-autopilot") == "stack-FunctionLogGroup-AbC"
+    with pytest.raises(executions.CliError, match="No stack x with a FunctionLogGroupName output; pass --log-group"):
+        aws_module.find_log_group(aws_with(None, []), "x")

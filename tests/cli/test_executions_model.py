@@ -49,6 +49,7 @@ def test_verified_timeline_lists_every_state_in_order_with_the_parallel_branches
     timeline = x.timeline_from(runs["verified"].events)
 
     assert [t.state for t in timeline if t.depth == 0] == VERIFIED_PATH
+    assert x.detail_from(runs["verified"].describe, runs["verified"].events).path == VERIFIED_PATH
     branches = [t for t in timeline if t.depth == 1]
     assert {t.state for t in branches} == {"RouteRequesterSide", "RouteAccepterSide"}
     names = [t.state for t in timeline]

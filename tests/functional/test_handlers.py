@@ -5,6 +5,8 @@ import importlib.util
 import pytest
 
 from peering.errors import InvalidInput
+from peering.models import WorkflowState
+from peering.stages import STAGES
 from peering_tools import REPO_ROOT
 from peering_tools.inprocess import Context
 
@@ -23,8 +25,7 @@ def _stack_env(monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Test")
 
 
-@pytest.mark.parametrize("stage", ["inspect", "accept", "check_active", "plan_routes", "dns", "verify", "report",
-                                   "rollback"])
+@pytest.mark.parametrize("stage", [row.directory for row in STAGES if row.input is WorkflowState])
 @pytest.mark.parametrize("event", [{}, {"peeringId": "vpc-123"}, {"peeringId": 7}, []])
 def test_state_handlers_refuse_malformed_state_in_one_sentence(stage, event, aws):
     with pytest.raises(InvalidInput) as caught:

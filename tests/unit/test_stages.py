@@ -49,6 +49,19 @@ def handler_label(source: str) -> str | None:
     return None
 
 
+def handler_input(source: str) -> str | None:
+    """The model a handler parses its event with: ``runtime.parse_state(...)`` is WorkflowState,
+    ``runtime.parse(<Model>, ...)`` names it (None: neither call)."""
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "runtime"):
+            if node.func.attr == "parse_state":
+                return WorkflowState.__name__
+            if node.func.attr == "parse" and node.args and isinstance(node.args[0], ast.Name):
+                return node.args[0].id
+    return None
+
+
 def disagreements(asl: dict, cfn: dict, handlers: dict[str, str], table: tuple[Stage, ...]) -> list[str]:
     """Every way the ASL, the template's resources, the handlers (directory -> app.py source) and the
     table disagree, one sentence each."""
@@ -65,6 +78,12 @@ def disagreements(asl: dict, cfn: dict, handlers: dict[str, str], table: tuple[S
             continue
         if state.get("Resource") != f"${{{row.arn_substitution}}}":
             problems.append(f"Task {name} invokes {state.get('Resource')}, its row says ${{{row.arn_substitution}}}.")
+        selected = {k.removesuffix(".$") for k in state.get("Parameters", {})}
+        if row.input is WorkflowState and selected:
+            problems.append(f"Task {name} passes only {sorted(selected)}, its row says the whole state document.")
+        elif row.input is not WorkflowState and row.input is not None and selected != {
+                info.alias or field for field, info in row.input.model_fields.items()}:
+            problems.append(f"Task {name} passes {sorted(selected)}, not the fields of {row.input.__name__}.")
         result_path = parallel[1].get("ResultPath") if parallel else state.get("ResultPath")
         if result_path != f"$.{row.key}":
             problems.append(f"Task {name} puts its result at {result_path}, its row says $.{row.key}.")
@@ -79,6 +98,10 @@ def disagreements(asl: dict, cfn: dict, handlers: dict[str, str], table: tuple[S
             problems.append(f"Row {row.name} names functions/{row.directory}/, which has no app.py.")
         elif handler_label(handlers[row.directory]) != row.name:
             problems.append(f"functions/{row.directory}/app.py does not pass stages.<row>.name of row {row.name}.")
+        if row.directory in handlers and handler_input(handlers[row.directory]) != (
+                row.input.__name__ if row.input else None):
+            problems.append(f"functions/{row.directory}/app.py does not parse its event as "
+                            f"{row.input.__name__ if row.input else 'the function module does'}.")
         if row.states and (row.result is None or row.key is None):
             problems.append(f"Row {row.name} is in the workflow but has no result model or key.")
         if row.key and row.key not in document_keys and row is not stages.REPORT:
@@ -168,3 +191,34 @@ def test_the_forward_path_is_in_table_order_and_each_row_first_writes_its_key():
     assert list(stages.FORWARD) == order
     keys = [row.key for row in stages.FORWARD]
     assert len(keys) == len(set(keys))
+
+
+def test_a_task_that_passes_other_fields_than_its_rows_input_is_caught(real):
+    asl, cfn, handlers = real
+    asl = copy.deepcopy(asl)
+    asl["States"]["Verify"]["Parameters"] = {"peeringId.$": "$.peeringId"}
+    branch = asl["States"]["ApplyRoutes"]["Branches"][0]["States"]["RouteRequesterSide"]
+    branch["Parameters"] = {"peeringId.$": "$.peeringId", "sidePlan.$": "$.plan.requester"}
+    found = disagreements(asl, cfn, handlers, STAGES)
+    assert "Task Verify passes only ['peeringId'], its row says the whole state document." in found
+    assert "Task RouteRequesterSide passes ['peeringId', 'sidePlan'], not the fields of ApplyRequest." in found
+    parsed_other = handlers["probe"].replace("runtime.parse(ProbeRequest,", "runtime.parse(ApplyRequest,")
+    assert "functions/probe/app.py does not parse its event as ProbeRequest." in disagreements(
+        json.loads(ASL.read_text()), cfn, {**handlers, "probe": parsed_other}, STAGES)
+
+
+def test_how_far_a_run_got_is_named_by_the_stage_table():
+    side = {"vpcId": "vpc-1", "accountId": "123456789012", "region": "us-east-1"}
+    document = {"peeringId": "pcx-1", "inspection": {"decision": "accept", "reason": "pending."},
+                "acceptance": {"acceptedNow": True, "peeringState": "active"},
+                "plan": {"peeringId": "pcx-1", "requester": {"side": "requester", **side},
+                         "accepter": {"side": "accepter", **side}},
+                "routes": [{"side": "requester"}, {"side": "accepter"}],
+                "dns": {"enabled": True}}
+    state = WorkflowState.model_validate(document)
+    assert (state.stage_reached(), state.failed_stage()) == (stages.DNS.name, stages.PREPARE_PROBE.name)
+    awaiting = WorkflowState.model_validate({**document, "inspection": {"decision": "await", "reason": "."},
+                                             "acceptance": None, "plan": None, "routes": None, "dns": None})
+    assert (awaiting.stage_reached(), awaiting.failed_stage()) == (stages.INSPECT.name, stages.WAIT_ACTIVE.name)
+    labels = {name for name, _ in state._path()}
+    assert labels <= {row.name for row in stages.FORWARD}

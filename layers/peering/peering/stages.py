@@ -9,6 +9,9 @@ A row ties together what would otherwise be written down in several places:
   ``${<function>Arn}`` (``DefinitionSubstitutions``);
 * ``states`` - the Task states of ``statemachine/peering.asl.json`` that invoke the function
   (none for the functions started by an event or a schedule);
+* ``input`` - the model the handler parses its event with: the whole state document
+  (``WorkflowState``), or what the Task's ``Parameters`` select (None: an EventBridge event, which the
+  function's own module parses);
 * ``result`` - the model one invocation returns (``peering.models``);
 * ``key`` - where the state machine puts that result in the state document (``ResultPath: $.<key>``;
   for a Task inside a Parallel state, the Parallel state's ``ResultPath`` collects the branches).
@@ -26,14 +29,17 @@ from .models import (
     Acceptance,
     Activation,
     AppliedSide,
+    ApplyRequest,
     DnsResult,
     Inspection,
+    ProbeRequest,
     ProbeRound,
     RollbackResult,
     RoutePlan,
     Summary,
     Verification,
     Wire,
+    WorkflowState,
 )
 
 
@@ -45,6 +51,7 @@ class Stage:
     states: tuple[str, ...] = ()
     result: type[Wire] | None = None
     key: str | None = None
+    input: type[Wire] | None = WorkflowState
 
     @property
     def arn_substitution(self) -> str:
@@ -56,22 +63,22 @@ class Stage:
         return bool(self.states)
 
 
-INTAKE = Stage("intake", "intake", "IntakeFunction")
+INTAKE = Stage("intake", "intake", "IntakeFunction", input=None)
 INSPECT = Stage("inspect", "inspect", "InspectFunction", ("Inspect",), Inspection, "inspection")
 ACCEPT = Stage("accept", "accept", "AcceptFunction", ("Accept",), Acceptance, "acceptance")
 WAIT_ACTIVE = Stage("wait-active", "check_active", "CheckActiveFunction", ("CheckActive",), Activation, "activation")
 PLAN_ROUTES = Stage("plan-routes", "plan_routes", "PlanRoutesFunction", ("PlanRoutes",), RoutePlan, "plan")
 APPLY_ROUTES = Stage("apply-routes", "apply_routes", "ApplyRoutesFunction",
-                     ("RouteRequesterSide", "RouteAccepterSide"), AppliedSide, "routes")
+                     ("RouteRequesterSide", "RouteAccepterSide"), AppliedSide, "routes", ApplyRequest)
 DNS = Stage("dns", "dns", "DnsFunction", ("ConfigureDns",), DnsResult, "dns")
 PREPARE_PROBE = Stage("prepare-probe", "prepare_probe", "PrepareProbeFunction", ("PrepareProbe",), ProbeRound,
                       "probe")
-PROBE = Stage("probe", "probe", "ProbeFunction", ("Probe",), ProbeRound, "probe")
+PROBE = Stage("probe", "probe", "ProbeFunction", ("Probe",), ProbeRound, "probe", ProbeRequest)
 VERIFY = Stage("verify", "verify", "VerifyFunction", ("Verify",), Verification, "verification")
 ROLLBACK = Stage("rollback", "rollback", "RollbackFunction", ("Rollback",), RollbackResult, "rollback")
 REPORT = Stage("report", "report", "ReportFunction", ("Report", "ReportFailure"), Summary, "report")
-SWEEP = Stage("sweep", "sweeper", "SweeperFunction")
-CLEANUP = Stage("cleanup", "cleanup", "CleanupFunction")
+SWEEP = Stage("sweep", "sweeper", "SweeperFunction", input=None)
+CLEANUP = Stage("cleanup", "cleanup", "CleanupFunction", input=None)
 
 STAGES: tuple[Stage, ...] = (INTAKE, INSPECT, ACCEPT, WAIT_ACTIVE, PLAN_ROUTES, APPLY_ROUTES, DNS, PREPARE_PROBE,
                              PROBE, VERIFY, ROLLBACK, REPORT, SWEEP, CLEANUP)

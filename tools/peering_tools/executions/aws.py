@@ -61,18 +61,22 @@ def region_of(arn: str | None) -> str | None:
     return parts[3] if len(parts) > 4 and parts[0] == "arn" and parts[3] else None
 
 
-def find_state_machine(aws: Aws, stack_name: str) -> str:
-    """The workflow's ARN: the stack's ``StateMachineArn`` output when CloudFormation knows the
-    stack, else the one state machine whose name ends with ``-PeeringStateMachine``."""
+def stack_outputs(aws: Aws, stack_name: str) -> dict[str, str]:
+    """The stack's outputs; {} when CloudFormation does not know the stack (or may not be asked)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
     try:
         stacks = aws.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
-        outputs = {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs", [])}
-        if outputs.get(STACK_OUTPUT):
-            return outputs[STACK_OUTPUT]
-    except ClientError:  # no such stack, or no permission to read it: look for the machine by name
-        pass
+    except ClientError:
+        return {}
+    return {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs", [])}
+
+
+def find_state_machine(aws: Aws, stack_name: str) -> str:
+    """The workflow's ARN: the stack's ``StateMachineArn`` output when CloudFormation knows the
+    stack, else the one state machine whose name ends with ``-PeeringStateMachine``."""
+    if arn := stack_outputs(aws, stack_name).get(STACK_OUTPUT):
+        return arn
     paginator = aws.client("stepfunctions").get_paginator("list_state_machines")
     machines = [m for page in paginator.paginate() for m in page["stateMachines"]
                 if m["name"].endswith(STATE_MACHINE_SUFFIX)]
@@ -90,17 +94,10 @@ def find_state_machine(aws: Aws, stack_name: str) -> str:
 
 def find_log_group(aws: Aws, stack_name: str) -> str:
     """The functions' log group: the stack's ``FunctionLogGroupName`` output."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415
-
-    try:
-        stacks = aws.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError:
-        stacks = []
-    outputs = {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs", [])}
-    if not outputs.get(LOG_GROUP_OUTPUT):
-        where = f" at {aws.endpoint_url}" if aws.endpoint_url else ""
-        raise CliError(f"No stack {stack_name} with a {LOG_GROUP_OUTPUT} output{where}; pass --log-group.")
-    return outputs[LOG_GROUP_OUTPUT]
+    if group := stack_outputs(aws, stack_name).get(LOG_GROUP_OUTPUT):
+        return group
+    where = f" at {aws.endpoint_url}" if aws.endpoint_url else ""
+    raise CliError(f"No stack {stack_name} with a {LOG_GROUP_OUTPUT} output{where}; pass --log-group.")
 
 
 def executions(sfn: Any, state_machine_arn: str, limit: int) -> Iterator[dict]:

@@ -29,10 +29,19 @@ def as_datetime(value: datetime | str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class Unreadable(ValueError):
+    """A history this version of ``peering executions`` cannot read; the message is one sentence."""
+
+
 def parse_json(text: Any) -> Any:
     """The JSON value in ``text``; None when there is no text. A history's inputs and outputs are
-    JSON written by Step Functions, so anything else is an error worth seeing."""
-    return None if text is None else json.loads(text)
+    JSON written by Step Functions, so anything else is refused, not guessed at."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as e:
+        raise Unreadable(f"The history holds a value that is not JSON ({e}).") from e
 
 
 def details(event: dict) -> dict:

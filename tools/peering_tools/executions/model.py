@@ -31,15 +31,11 @@ from peering.models import (
 )
 
 from . import notes
-from .history import Visit, as_datetime, details, execution_end, parse_json, walk
+from .history import RawAttempt, Unreadable, Visit, as_datetime, details, execution_end, parse_json, walk
 
 Moment = Annotated[datetime, PlainSerializer(lambda moment: moment.isoformat(), return_type=str)]
 Seconds = Annotated[float | None, PlainSerializer(lambda s: None if s is None else round(s, 3),
                                                   return_type=float | None)]
-
-
-class Unreadable(ValueError):
-    """A history this version of the models cannot read; the message is one sentence."""
 
 
 class View(BaseModel):
@@ -164,6 +160,11 @@ class Execution(ExecutionRow):
 
     timeline: list[TimelineEntry] = Field(default_factory=list)
     outcome: Outcome | None = None
+
+    @property
+    def path(self) -> list[str]:
+        """The top-level states the run went through, in order (the path to colour on the state machine's graph)."""
+        return [entry.state for entry in self.timeline if entry.depth == 0]
 
     @property
     def row(self) -> ExecutionRow:
@@ -300,7 +301,7 @@ def _row(describe: dict, visits: list[Visit], now: datetime | None) -> Execution
 
 
 # -- the timeline ----------------------------------------------------------------------------------
-def _attempt(raw: Any) -> Attempt:
+def _attempt(raw: RawAttempt) -> Attempt:
     if raw.error is None:
         return Attempt()
     return Attempt(error=raw.error, message=sentence(raw.error, raw.cause))
