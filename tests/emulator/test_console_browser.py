@@ -152,7 +152,9 @@ def test_the_execution_page_shows_the_run_succeeded_with_its_stages_in_order(dem
     graph.locator("g.state[data-state='PlanRoutes']").click()
     detail = page.locator("#stage-detail")
     assert detail.locator("h3").inner_text().startswith("PlanRoutes")
-    assert '"requester"' in detail.locator("pre.json").nth(1).inner_text()
+    assert detail.locator("h4").all_inner_texts() == ["Result (the stage's model)", "Input", "Output"]
+    assert '"create"' in detail.locator("pre.json").first.inner_text()  # the RoutePlan: routes to create
+    assert '"plan"' in detail.locator("pre.json").nth(2).inner_text()  # the output document carries it at $.plan
 
     # routes created, the flows hop by hop, both VPCs and the peering
     created = page.locator("#routes table.created tbody tr").all_inner_texts()

@@ -160,6 +160,8 @@ async function renderExecution(main, arn) {
         entry.retries ? ` · ${entry.retries} retr${entry.retries === 1 ? "y" : "ies"}` : ""),
       entry.note ? el("p", {}, entry.note) : null,
       attempts.length ? el("ul", { class: "errors" }, attempts.map((a) => el("li", {}, el("code", {}, a.error), " ", a.message || ""))) : null,
+      entry.stageResult ? el("h4", {}, "Result (the stage's model)") : null,
+      entry.stageResult ? jsonBlock(entry.stageResult) : null,
       el("h4", {}, "Input"), jsonBlock(entry.input),
       el("h4", {}, "Output"), jsonBlock(entry.output)].filter(Boolean));
   };
