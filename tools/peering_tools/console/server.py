@@ -5,7 +5,7 @@
     GET /api/executions                    the executions, newest first
     GET /api/execution?arn=ARN             one execution: timeline with each state's input/output,
                                            outcome, the graph and the path it took, the two VPCs
-    GET /api/activity                      cleanup and sweeper runs, refused events (when recorded)
+    GET /api/activity                      intake decisions, sweeps and cleanups (the functions' log group)
 
 Standard library only (``http.server``), one thread per request, bound to 127.0.0.1. Nothing here prints.
 """
