@@ -14,6 +14,9 @@ fails loudly when one moves):
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
 
+The deployed stack is also recorded in the emulator's CloudFormation (``local_stack``, public API
+calls only), and the local console (``console``) is served on a second loopback port.
+
 Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
 regions from the client's request signature. Nothing here prints.
 """

@@ -1,6 +1,6 @@
 """`peering local`: the embedded AWS emulator with the stack deployed in it.
 
-    peering local up [--port 5000] [--parameter-overrides K=V ...]   serve until interrupted
+    peering local up [--port 5000] [--console-port 0] [--parameter-overrides K=V ...]   serve until interrupted
     peering local demo [--port 0]                                    the seed scenario, end to end
 
 Expected failures (a bad override, a busy port, a template the emulator cannot deploy) are one
@@ -103,7 +103,7 @@ def up(
     print(f"ready: {url}", flush=True)
     _print_console(emulator)
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the one ready line; logs go to stderr
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the ready and console lines; logs go to stderr
             while not stop.wait(0.5):
                 pass
     finally:
