@@ -13,14 +13,13 @@ and runs one scenario at a time:
     unverified  B's security group no longer admits SSH from A: routed, but the path analysis finds
                 tcp/22 blocked, so the run ends in VerificationFailed with its routes kept
 
-Each run is kept as ``describe_execution`` + ``get_execution_history`` events, exactly as boto3 returns
-them (datetimes included) - what ``peering executions`` reads.
+Runs are started, awaited and read with ``tests.conftest.Stack``; each is kept as ``describe_execution``
++ ``get_execution_history`` events exactly as boto3 returns them (datetimes included): what
+``peering executions`` reads.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,12 +29,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from peering.events import execution_name
 from peering_tools import deploy, emulated_network, seed, template, timewarp
+from tests.conftest import ACCOUNT, MOTO_CONFIG, REGION, Stack
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
 SCENARIOS = ("verified", "rejected", "failed", "retried", "unverified")
 MISSING_PEERING = "pcx-0000000000000dead"
 ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
@@ -56,14 +52,14 @@ class Account:
 
     def __init__(self) -> None:
         self.ec2 = boto3.client("ec2", region_name=REGION)
-        self.sfn = boto3.client("stepfunctions", region_name=REGION)
         self.probe_network = seed.build(self.ec2)
         spec = template.stack_spec({"ProbeSubnetIds": self.probe_network.subnet_a,
                                     "ProbeSecurityGroupIds": self.probe_network.sg_a},
                                    account_id=ACCOUNT, region=REGION)
         emulated_network.install(emulated_network.EmulatedNetwork(
             lambda service: boto3.client(service, region_name=REGION), spec.functions["ProbeFunction"].name))
-        self.machine_arn = deploy.deploy(spec).state_machine_arn
+        self.stack = Stack(deploy.deploy(spec))  # tests/conftest.py: start, wait, history
+        self.machine_arn = self.stack.deployed.state_machine_arn
         self._fresh = True
 
     def _network(self) -> seed.SeedNetwork:
@@ -85,18 +81,8 @@ class Account:
                 self.ec2.revoke_security_group_ingress(GroupId=network.sg_b, IpPermissions=[
                     {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.6.0.0/16"}]}])
             pcx = seed.request_peering(self.ec2, network, tagged=scenario != "rejected")
-        event_id = f"event-{scenario}"
-        arn = self.sfn.start_execution(
-            stateMachineArn=self.machine_arn, name=execution_name(pcx, event_id),
-            input=json.dumps({"peeringId": pcx, "trigger": {"eventName": "CreateVpcPeeringConnection",
-                                                            "eventId": event_id}}))["executionArn"]
-        deadline = time.monotonic() + timeout
-        while (described := self.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{arn} still running after {timeout:.0f}s")
-            time.sleep(0.05)
-        events = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-        return Run(scenario, pcx, _plain(described), _plain(events), network)
+        described = self.stack.wait(self.stack.start(pcx, f"event-{scenario}"), timeout)
+        return Run(scenario, pcx, _plain(described), _plain(self.stack.history(described["executionArn"])), network)
 
 
 def _plain(value: Any) -> Any:
