@@ -214,6 +214,37 @@ def _wait_for_end(sfn, machine: str, pcx: str) -> str:
     raise AssertionError(f"the execution for {pcx} did not end within {RUN_TIMEOUT:.0f} s")
 
 
+def test_a_run_in_progress_is_drawn_blue_and_its_page_reloads_its_data(demo_emulator, page):
+    """The page's side of a run in progress: the emulator's answer for the demo's run, fetched for real,
+    with its last state still running (as a history read mid-run shows it): that state is drawn in
+    progress, and the page asks again every REFRESH_MS (2 s)."""
+    emulator, _ = demo_emulator
+    arn = emulator.client("stepfunctions").list_executions(
+        stateMachineArn=emulator.stack.state_machine_arn)["executions"][-1]["executionArn"]
+    asked: list[str] = []
+
+    def mid_run(route):
+        asked.append(route.request.url)
+        run = route.fetch().json()
+        run["executionStatus"] = "RUNNING"
+        run["timeline"][-1].update(result="running", exitedAt=None)
+        run["path"]["states"]["Done"] = "running"
+        run["path"]["states"].pop("__end__")
+        route.fulfill(json=run)
+
+    page.route("**/api/execution?*", mid_run)
+    try:
+        _open(page, f"{emulator.console_url}#/execution/{arn}", "execution")
+        done = page.locator("#graph g.state[data-state='Done']")
+        assert "running" in done.get_attribute("class")
+        assert "notrun" in page.locator("#graph g.state[data-state='__end__']").get_attribute("class")
+        page.wait_for_timeout(4500)
+        assert len(asked) >= 3, asked  # the first answer and at least two reloads 2 s apart
+    finally:
+        page.unroute("**/api/execution?*")
+        page.goto("about:blank")  # stops the reloads
+
+
 def test_an_unknown_execution_shows_one_sentence_not_a_blank_page(demo_emulator, page):
     emulator, _ = demo_emulator
     arn = f"arn:aws:states:{emulator.region}:{emulator.account}:execution:nope:pcx-0-0"
