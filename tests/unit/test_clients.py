@@ -31,7 +31,8 @@ class FakeSession:
 
 
 def clients(sts, **settings):
-    base = {"stack_account_id": "111111111111", "accepter_role_name": "Accepter", "accepter_role_external_id": "xid-1"}
+    base = {"stack_account_id": "111111111111", "accepter_role_name": "Accepter", "accepter_role_external_id": "xid-1",
+            "allowed_accepter_accounts": ("222222222222",)}
     return Clients(Settings(**{**base, **settings}), session=FakeSession(sts))
 
 
@@ -46,8 +47,8 @@ def test_peer_account_assumes_the_role_with_the_external_id_once_while_fresh():
     c = clients(sts)
     first = c._session_for("222222222222")
     assert c._session_for("222222222222") is first
-    assert sts.calls == [{"RoleArn": "arn:aws:iam::222222222222:role/Accepter", "RoleSessionName": "peering-autopilot",
-                          "ExternalId": "xid-1"}]
+    assert sts.calls == [{"RoleArn": "arn:aws:iam::222222222222:role/peering-autopilot/Accepter",
+                          "RoleSessionName": "peering-autopilot", "ExternalId": "xid-1"}]
 
 
 def test_role_is_assumed_again_shortly_before_its_credentials_expire():
@@ -62,3 +63,11 @@ def test_without_a_role_a_peer_account_is_refused_in_one_sentence():
     c = clients(FakeSts([]), accepter_role_name=None)
     with pytest.raises(AwsCallFailed, match=r"^The peer VPC belongs to account 222222222222 and no AccepterRoleName"):
         c._session_for("222222222222")
+
+
+def test_an_account_outside_the_allow_lists_is_never_assumed_into():
+    sts = FakeSts([timedelta(hours=1)])
+    c = clients(sts)
+    with pytest.raises(AwsCallFailed, match=r"^Account 333333333333 is in neither AllowedRequesterAccounts nor "):
+        c._session_for("333333333333")
+    assert sts.calls == []

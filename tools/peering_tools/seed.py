@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 TRIGGER_TAG = "peering-automation/auto-accept"
+CONSENT_TAG = "peering-automation/accept-from"
 
 
 @dataclass
@@ -67,6 +68,9 @@ def build(ec2: Any, image_id: str | None = None) -> SeedNetwork:
     allocation = ec2.allocate_address(Domain="vpc")
     ec2.associate_address(AllocationId=allocation["AllocationId"], InstanceId=ids["instance_a"])
     ec2.create_route(RouteTableId=ids["rtb_a"], DestinationCidrBlock="0.0.0.0/0", GatewayId=ids["igw_a"])
+    # each VPC's owner consents to a peering with the other VPC (ConsentMode=tag, the default)
+    for side, peer in (("a", "b"), ("b", "a")):
+        ec2.create_tags(Resources=[ids[f"vpc_{side}"]], Tags=[{"Key": CONSENT_TAG, "Value": ids[f"vpc_{peer}"]}])
     return SeedNetwork(eip_a=allocation["PublicIp"], **ids)
 
 

@@ -363,3 +363,16 @@ def substitute(definition: str, substitutions: dict[str, str]) -> str:
     result = re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: str(substitutions[m.group(1)]), definition)
     json.loads(result)  # must still be valid JSON
     return result
+
+
+def write_translated(out: Path, parameters: dict[str, str] | None = None) -> None:
+    """The SAM-translated CloudFormation (default parameters) as JSON, for checkov's Lambda checks."""
+    source = load()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(translate(source, _parameter_values(source, parameters or {}))[0], indent=1))
+
+
+if __name__ == "__main__":  # python -m peering_tools.template OUT.json (make lint)
+    import sys
+
+    write_translated(Path(sys.argv[1]))

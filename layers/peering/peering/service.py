@@ -20,7 +20,7 @@ from .aws.clients import Clients
 from .aws.ec2 import Ec2
 from .aws.network import subnets_and_instances
 from .aws.notify import publish
-from .config import EXECUTION_TAG, PROBE_TARGETS_TAG, REASON_TAG, STATUS_TAG, Settings
+from .config import CONSENT_TAG, EXECUTION_TAG, PROBE_TARGETS_TAG, REASON_TAG, STATUS_TAG, Settings
 from .errors import PeeringError, PeeringNotActive, PeeringNotFound, PeeringNotReady
 from .events import PeeringApiCallEvent, trigger_from
 from .models import (
@@ -114,7 +114,8 @@ class Workflow:
 
     # intake: EventBridge -> executions ---------------------------------------------------------
     def start_from_event(self, event: PeeringApiCallEvent, sfn_client: Any) -> dict[str, Any]:
-        trigger = trigger_from(event, self.settings.trigger_tag_key)
+        trigger = trigger_from(event, self.settings.trigger_tag_key, self.settings.allowed_taggers,
+                               self.settings.max_peerings_per_event)
         started, skipped = [], []
         request = {"eventName": trigger.event_name, "eventId": trigger.event_id, "eventTime": trigger.event_time}
         for peering_id in trigger.peering_ids:  # at most one running execution per peering: see peering.once
@@ -123,7 +124,7 @@ class Workflow:
                 started.append(result.execution_arn)
             else:
                 skipped.append(result.wire())
-        return {"started": started, "skipped": skipped, "reason": trigger.reason}
+        return {"started": started, "skipped": skipped, "refused": trigger.refused, "reason": trigger.reason}
 
     # inspect -----------------------------------------------------------------------------------
     def inspect(self, state: WorkflowState) -> Inspection:
@@ -134,10 +135,12 @@ class Workflow:
         if peering.state == "initiating-request":
             raise PeeringNotReady(f"{peering.peering_id} is still initiating-request; it will be checked again.")
         opted_in = self.settings.trigger_tag_key in peering.tags
-        reason = planning.refusal(peering, self.settings)  # tag, state, requester account first
+        reason = planning.pre_read_refusal(peering, self.settings)  # tag, state, accounts: before any VPC read
         if reason is None:
             peering = self._with_cidrs(peering)
-            reason = planning.refusal(peering, self.settings)  # then address ranges
+            reason = planning.refusal(peering, self.settings)  # then consent, address ranges, overlap
+        if reason is None:
+            reason = _probe_target_refusal(peering)
         if reason is not None:
             return Inspection(decision="refuse", reason=reason, peering=peering, opted_in=opted_in)
         self.tag_status(peering.peering_id, Status.IN_PROGRESS, state.execution_arn, peering=peering)
@@ -150,8 +153,10 @@ class Workflow:
         for ec2, group in self.by_place(peering):
             found = ec2.vpcs([side.vpc_id for side in group])
             for side in group:
-                ipv4, ipv6, name = found[side.vpc_id]
-                sides[side.role] = side.model_copy(update={"cidrs": ipv4, "ipv6_cidrs": ipv6, "name": name})
+                ipv4, ipv6, tags = found[side.vpc_id]
+                sides[side.role] = side.model_copy(update={
+                    "cidrs": ipv4, "ipv6_cidrs": ipv6, "name": tags.get("Name", ""),
+                    "accept_from": planning.consent_entries(tags.get(CONSENT_TAG))})
         return peering.model_copy(update=sides)
 
     # accept and wait ---------------------------------------------------------------------------
@@ -187,7 +192,7 @@ class Workflow:
             found = ec2.route_tables([side.vpc_id for side in group])
             for side in group:
                 tables[side.role] = [t for t in found if t.vpc_id == side.vpc_id]
-        return planning.plan_routes(peering, tables, self.settings.route_table_quota)
+        return planning.plan_routes(peering, tables, self.settings.route_table_quota, self.settings.allow_shadowing)
 
     def apply_side(self, peering_id: str, side_plan: SidePlan) -> AppliedSide:
         ec2 = self.ec2_for(side_plan)
@@ -381,6 +386,23 @@ class Workflow:
                     summary.wire())
         self.metric(f"Peerings{summary.status.value.title().replace('-', '')}", 1)
         return summary
+
+
+def _probe_target_refusal(peering: Peering) -> str | None:
+    """Probe targets named by the peering's tag must lie inside one of its two VPCs (the VPC-attached probe
+    is never aimed anywhere else); a malformed tag is refused here too, before anything changes."""
+    tagged = peering.tags.get(PROBE_TARGETS_TAG, "").strip()
+    if not tagged:
+        return None
+    try:
+        hosts = [t.host for t in parse_targets(tagged, 10_000)]
+    except PeeringError as e:
+        return _sentence(f"The {PROBE_TARGETS_TAG} tag is not usable: {str(e).rstrip('.')}")
+    bad = planning.targets_outside(hosts, peering)
+    if bad:
+        return (f"The {PROBE_TARGETS_TAG} tag names {', '.join(bad)}, outside both VPCs of {peering.peering_id}; "
+                "the probe is only aimed inside the peered VPCs, so nothing was changed.")
+    return None
 
 
 def _inspected(state: WorkflowState) -> Peering:

@@ -33,10 +33,13 @@ FILTER_PATTERN = "{ " + " || ".join(f'$.stage = "{kind}"' for kind in KINDS) + "
 
 class IntakeResult(Wire):
     """What the intake returns (``Workflow.start_from_event``; ``runtime.start_executions`` for an event
-    it cannot read): the executions started, the peerings skipped and why."""
+    it cannot read): the executions started, the peerings skipped (a run already handles them), those
+    refused (past MaxPeeringsPerEvent) and why. The layer returns a dict, so its shape is written down
+    here; ``tests/cli/test_executions_activity.py`` fails when the two drift apart."""
 
     started: list[str] = Field(default_factory=list)
     skipped: list[StartResult] = Field(default_factory=list)
+    refused: list[str] = Field(default_factory=list)
     reason: str
 
 
@@ -61,7 +64,7 @@ class Activity(View):
 def _status(kind: str, result: Wire) -> tuple[str, list[str]]:
     if isinstance(result, IntakeResult):
         ids = [arn.rsplit(":", 1)[-1].rsplit("-", 1)[0] for arn in result.started]
-        ids += [s.peering_id for s in result.skipped]
+        ids += [s.peering_id for s in result.skipped] + result.refused
         return ("started" if result.started else "skipped" if result.skipped else "refused"), ids
     if isinstance(result, SweepResult):
         ids = [r.peering_id for r in (*result.started, *result.skipped)] + [c.peering_id for c in result.cleaned]

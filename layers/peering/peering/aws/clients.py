@@ -18,6 +18,10 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_t
 REFRESH_BEFORE_EXPIRY = timedelta(minutes=10)
 
 
+ACCEPTER_ROLE_PATH = "peering-autopilot/"
+"""The IAM path of the accepter role in every peer account (accepter-role.yaml); the stack may assume nothing else."""
+
+
 class Clients:
     """Hands out boto3 clients for the account and region a side lives in.
 
@@ -53,7 +57,13 @@ class Clients:
                 f"The peer VPC belongs to account {account_id} and no AccepterRoleName is configured, "
                 "so its side cannot be accepted or routed."
             )
-        arn = f"arn:aws:iam::{account_id}:role/{role}"
+        allowed = (*self._settings.requester_allow_list, *self._settings.accepter_allow_list)
+        if account_id not in allowed:  # never assume into an account the allow-lists do not name (IAM agrees)
+            raise AwsCallFailed(
+                f"Account {account_id} is in neither AllowedRequesterAccounts nor AllowedAccepterAccounts, "
+                "so no role is assumed there."
+            )
+        arn = f"arn:aws:iam::{account_id}:role/{ACCEPTER_ROLE_PATH}{role}"
         kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": "peering-autopilot"}
         if self._settings.accepter_role_external_id:
             kwargs["ExternalId"] = self._settings.accepter_role_external_id
