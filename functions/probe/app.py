@@ -3,14 +3,14 @@
 It makes no AWS call, so it needs no NAT or VPC endpoint: the targets come in its input.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime, stages
 from peering.models import ProbeRequest
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()
 metrics = Metrics()
 
 

@@ -99,3 +99,29 @@ def test_a_busy_console_port_is_one_sentence_and_exit_2():
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"error: The console's port {busy} on 127.0.0.1 is not available")
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_console_needs_no_aws_configuration(tmp_path):
+    """A newcomer's shell: no AWS_* variables, no ~/.aws. The console reads the emulator with its own
+    dummy credentials, so its API answers instead of 'Unable to locate credentials'."""
+    import os  # noqa: PLC0415
+    import queue  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"))
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "peering_tools.cli", "local", "up", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    try:
+        assert lines.get(timeout=60) == f"ready: http://127.0.0.1:{port}\n"
+        console_url = lines.get(timeout=10).split()[1]
+        for api, expected in (("executions", []), ("activity", [])):
+            with urllib.request.urlopen(f"{console_url}api/{api}", timeout=30) as answer:  # noqa: S310 - loopback
+                body = json.loads(answer.read())
+            assert (body if api == "executions" else body["items"]) == expected
+    finally:
+        assert stop(process) == 0

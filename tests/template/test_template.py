@@ -239,3 +239,48 @@ def test_report_failures_of_the_project_errors_end_with_their_one_sentence_messa
         assert sorted(first["ErrorEquals"]) == project_errors and first["Next"] == "ReportFailedCause"
         assert last["ErrorEquals"] == ["States.ALL"] and last["Next"] == "ReportFailed"
     assert ASL["States"]["ReportFailedWithReason"]["CausePath"] == "$.errorDetail.document.errorMessage"
+
+
+STATE_MACHINE_LOG_DELIVERY = {
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
+"""Step Functions' "Logging using CloudWatch Logs" guide (step-functions/latest/dg/cw-logs.html): what the
+state machine's role needs to deliver its logs; these actions take no resource-level scoping."""
+
+
+def test_the_state_machine_logs_errors_to_its_own_expiring_log_group_without_execution_data_by_default(cfn):
+    resources = cfn["Resources"]
+    machine = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+    logging = machine["LoggingConfiguration"]
+    assert logging["Level"] == "ERROR"
+    assert logging["IncludeExecutionData"] == {"Fn::If": ["LogExecutionData", True, False]}
+    assert cfn["Parameters"]["StateMachineLogExecutionData"]["Default"] == "false"
+    assert cfn["Conditions"]["LogExecutionData"] == {"Fn::Equals": [{"Ref": "StateMachineLogExecutionData"}, "true"]}
+    (destination,) = logging["Destinations"]
+    assert destination == {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["StateMachineLogGroup", "Arn"]}}}
+    group = resources["StateMachineLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    assert group["LogGroupName"]["Fn::Sub"].startswith("/aws/vendedlogs/states/")
+    delivery = [s for s in _statements(cfn, "PeeringStateMachineRole") if any(a.startswith("logs:") for a in
+                                                                              _actions(s))]
+    assert len(delivery) == 1 and set(_actions(delivery[0])) == STATE_MACHINE_LOG_DELIVERY
+    assert delivery[0]["Resource"] == "*" and delivery[0]["Effect"] == "Allow"
+
+
+def test_the_layer_is_built_by_its_makefile_from_exact_pins_without_the_aws_sdk(cfn):
+    layer = template.load()["Resources"]["PeeringLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile" and layer["Metadata"]["BuildArchitecture"] == "arm64"
+    makefile = (REPO_ROOT / "layers" / "peering" / "Makefile").read_text()
+    assert "build-PeeringLayer:" in makefile and "--no-deps" in makefile
+    assert "--invalidation-mode unchecked-hash" in makefile and "manylinux2014_aarch64" in makefile
+    requirements = [line.split("#")[0].strip() for line in
+                    (REPO_ROOT / "layers" / "peering" / "requirements.txt").read_text().splitlines()]
+    pins = dict(line.split("==") for line in requirements if line)
+    assert all(re.fullmatch(r"[0-9][0-9A-Za-z.]*", version) for version in pins.values()), pins
+    sdk = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
+    assert not sdk & set(pins), "the runtime brings the AWS SDK; the layer must not shadow it"
+    assert {"aws-lambda-powertools", "pydantic", "pydantic-core", "aws-xray-sdk", "wrapt"} <= set(pins)
+    # the tests run the layer's code with the dev venv's packages: they must be the deployed versions
+    from importlib.metadata import version  # noqa: PLC0415
+
+    assert {name: version(name) for name in pins} == pins

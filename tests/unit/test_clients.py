@@ -24,10 +24,13 @@ class FakeSts:
 class FakeSession:
     def __init__(self, sts):
         self.sts = sts
+        self.made = []
 
     def client(self, service, **kwargs):
-        assert service == "sts"
-        return self.sts
+        if service == "sts":
+            return self.sts
+        self.made.append((service, kwargs["region_name"]))
+        return object()
 
 
 def clients(sts, **settings):
@@ -71,3 +74,26 @@ def test_an_account_outside_the_allow_lists_is_never_assumed_into():
     with pytest.raises(AwsCallFailed, match=r"^Account 333333333333 is in neither AllowedRequesterAccounts nor "):
         c._session_for("333333333333")
     assert sts.calls == []
+
+
+def test_each_client_is_made_once_per_service_account_and_region_and_reused_by_later_calls():
+    sts = FakeSts([timedelta(hours=1)])
+    c = clients(sts)
+    own = [c.client("ec2", "111111111111", "us-east-1") for _ in range(3)]
+    assert own[0] is own[1] is own[2]
+    assert c.client("ec2", "111111111111", "us-west-2") is not own[0]
+    assert c.client("sns", "111111111111", "us-east-1") is not own[0]
+    assert c._session.made == [("ec2", "us-east-1"), ("ec2", "us-west-2"), ("sns", "us-east-1")]
+    peer = c.client("ec2", "222222222222", "us-east-1")
+    assert c.client("ec2", "222222222222", "us-east-1") is peer and peer is not own[0]
+    assert len(sts.calls) == 1
+
+
+def test_a_client_of_the_accepter_role_is_made_again_with_the_re_assumed_credentials():
+    sts = FakeSts([timedelta(minutes=5), timedelta(hours=1)])
+    c = clients(sts)
+    first = c.client("ec2", "222222222222", "us-east-1")
+    second = c.client("ec2", "222222222222", "us-east-1")
+    assert second is not first and len(sts.calls) == 2
+    assert second._request_signer._credentials.access_key == "AK2"
+    assert c.client("ec2", "222222222222", "us-east-1") is second and len(sts.calls) == 2

@@ -6,6 +6,7 @@ account 222222222222 and/or us-west-2. moto maps STS AssumeRole credentials to t
 """
 
 import json
+import os
 
 import boto3
 import botocore.client
@@ -70,7 +71,7 @@ def assumed(monkeypatch):
 
     def make_api_call(self, operation_name, api_params):
         if operation_name == "AssumeRole" and api_params.get("RoleSessionName") != "test-setup":
-            record["assume"].append(dict(api_params))
+            record["assume"].append({**api_params, "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME")})
         return original_call(self, operation_name, api_params)
 
     monkeypatch.setattr(Clients, "_assume", spy)
@@ -132,6 +133,10 @@ def test_peering_is_accepted_routed_and_verified_on_each_side_in_its_own_account
         assert assumed["assume"], "the accepter side ran under the accepter role"
         assert {c["RoleArn"] for c in assumed["assume"]} == {f"arn:aws:iam::{account}:role/peering-autopilot/{ROLE}"}
         assert all(c.get("ExternalId") == EXTERNAL_ID for c in assumed["assume"])
+        # once per function (its container), though ApplyRoutes runs twice and CheckActive may poll
+        functions = [c["function"] for c in assumed["assume"]]
+        assert len(functions) == len(set(functions)) and {"AcceptFunction", "ApplyRoutesFunction"} <= {
+            f.removeprefix("peering-autopilot-") for f in functions}, functions
         assert "ec2:AcceptVpcPeeringConnection" in assumed["calls"]
     else:
         assert assumed["assume"] == [], "no role is assumed within one account"

@@ -1,6 +1,6 @@
 """The real ASL definition, run by moto's Step Functions interpreter, handlers executed in-process.
 
-Given the seed network (shared/seed/SEED-SUMMARY.md), when the peering request carries the trigger
+Given the seed network (docs/tutorial.md), when the peering request carries the trigger
 tag, then the workflow accepts it, routes both sides and records the outcome; every refusal and
 failure leaves all route tables exactly as they were.
 """

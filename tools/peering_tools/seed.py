@@ -1,4 +1,4 @@
-"""The seed scenario's network (shared/seed/SEED-SUMMARY.md): VPC A 10.6.0.0/16 and VPC B 10.7.0.0/16,
+"""The seed scenario's network (docs/tutorial.md): VPC A 10.6.0.0/16 and VPC B 10.7.0.0/16,
 a subnet, an internet gateway and an instance in each, an EIP on A's instance, 0.0.0.0/0 -> igw on A only.
 The tutorial's instances answer A's ping, so their security groups are part of the seed: A's admits SSH
 from anywhere (the operator logs in through the EIP), B's admits SSH and ICMP from VPC A's range.

@@ -283,6 +283,8 @@ class WorkflowState(Wire):
     probe_error: ErrorInfo | None = None
     verification: Verification | None = None
     rollback: RollbackResult | None = None
+    rollback_error: ErrorInfo | None = None
+    """Rollback's own failure, kept beside (never over) the ``error`` that sent the run to Rollback."""
     error: ErrorInfo | None = None
 
     def _path(self) -> list[tuple[str, bool]]:

@@ -476,8 +476,11 @@ def summarize(state: WorkflowState) -> Summary:
         "dns": state.dns,
         "verification": state.verification,
     }
-    if state.error is not None:
-        reason = failure_sentence(state.error)
+    if state.error is not None or state.rollback_error is not None:
+        reason = failure_sentence(state.error) if state.error is not None else "The run failed."
+        if state.rollback_error is not None:
+            reason = (f"{reason.rstrip('.')}. The rollback failed too "
+                      f"({failure_sentence(state.rollback_error).rstrip('.')}): routes this run created may remain.")
         return Summary(status=Status.FAILED, stage=state.failed_stage(), reason=reason, **common)
     inspection = state.inspection
     if inspection is not None and inspection.decision == "refuse":

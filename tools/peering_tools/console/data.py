@@ -9,6 +9,7 @@ path analysis reads). Every answer is a JSON-ready dict.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,13 +32,31 @@ class NotFound(Exception):
     """What was asked for does not exist; the message says what."""
 
 
+class _EmulatorClients:
+    """What ``executions``' finders need (``client(service)``, ``endpoint_url``), answered with the
+    emulator's own clients and dummy credentials: the console never depends on the environment's AWS
+    configuration. Clients are made once per service (boto3 clients are thread-safe)."""
+
+    def __init__(self, factory: Callable[..., Any], endpoint_url: str):
+        self._factory, self.endpoint_url = factory, endpoint_url
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        key = f"{service}:{kwargs.get('region_name', '')}"
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._factory(service, **kwargs)
+            return self._clients[key]
+
+
 class ConsoleData:
     """The console's JSON API, answered from the emulator at ``endpoint_url``."""
 
     def __init__(self, endpoint_url: str, region: str, stack_name: str, client: Callable[..., Any]):
         self.endpoint_url, self.region, self.stack_name = endpoint_url, region, stack_name
-        self._client = client
-        self._aws = executions.Aws(region=region, endpoint_url=endpoint_url)
+        self._aws = _EmulatorClients(client, endpoint_url)
+        self._client = self._aws.client
 
     # -- stack ------------------------------------------------------------------------------------
     def stack(self) -> dict[str, Any]:
