@@ -6,6 +6,7 @@
 #   make test    venv + browser + lint + build, then pytest (extra args: make test PYTEST_ARGS='-k foo')
 #   make demo    peering local demo
 #   make bench   python -m bench (if bench/ exists)
+#   make fidelity the path analysis against the kernel on 1,000 topologies -> bench/fidelity.md
 #   make mutate-iam  IAM mutants of the templates, each must fail tests/iam (bench/iam-mutants.md)
 #   make clean   remove venvs, node_modules, build output and caches
 #
@@ -59,7 +60,7 @@ PY313_BIN_DIR = $(dir $(PY313))
 CFN_TEMPLATES := $(wildcard template.yaml accepter-role.yaml)
 ASL_FILES := $(wildcard statemachine/*.asl.json)
 
-.PHONY: venv venv-sam node browser lint build test demo bench mutate-iam clean python313
+.PHONY: venv venv-sam node browser lint build test demo bench fidelity mutate-iam clean python313 dataplane-tools
 
 python313:
 	$(require-py313)
@@ -155,12 +156,31 @@ build: $(SAM_STAMP)
 	@echo "==> sam build (.aws-sam/)"
 	$(SAM_ENV) PATH="$(PY313_BIN_DIR):$$PATH" $(SAM) build --template template.yaml --build-dir .aws-sam/build
 
+# --- the emulator's data plane: Debian packages ----------------------------------------------
+# The data plane (network namespaces) needs ip (iproute2), nft (nftables) and, for the demo, ping
+# (iputils-ping). Installed when missing and make runs as root with apt-get; elsewhere nothing is
+# installed and the emulator falls back to the analysis, saying so in one line.
+DATAPLANE_PACKAGES := ip:iproute2 nft:nftables ping:iputils-ping
+
+dataplane-tools:
+	@missing=""; for pair in $(DATAPLANE_PACKAGES); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "==> apt-get install$$missing (the emulator's data plane)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	else echo "==> not installing$$missing (needs root and apt-get): the emulator will use the analysis data plane"; fi
+
 # --- test / demo / bench ---------------------------------------------------------------------
-test: venv browser lint build
+test: venv browser lint build dataplane-tools
 	@echo "==> pytest $(PYTEST_ARGS)"
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-demo: venv
+fidelity: venv dataplane-tools
+	@echo "==> the path analysis against the kernel (bench/fidelity.md)"
+	$(VENV)/bin/python -m peering_tools.dataplane.fidelity --topologies 1000 --out bench/fidelity.md
+
+demo: venv dataplane-tools
 	@echo "==> peering local demo"
 	$(VENV)/bin/peering local demo
 

@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): run every benchmark once, write bench/results.md, print a summary.
 
     python -m bench                 all sections
-    python -m bench calls scaling   only these (calls, cold, scaling, analysis, demo)
+    python -m bench calls scaling   only these (calls, cold, scaling, analysis, demo, concurrency); the
+                                    other sections of bench/results.md are kept as they were
 
 A section that fails is written as NOT MEASURED with its error (and the exit code is 1), the
 others still run. Every wait is bounded (workflow runs, subprocesses).
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import harness
-from .report import Section, document, failed_section
+from .report import Section, document, failed_section, merge
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 TITLES = {
@@ -28,6 +29,7 @@ TITLES = {
     "scaling": "3. Scaling with route tables",
     "analysis": "4. Path analysis",
     "demo": "5. The seed demo end to end",
+    "concurrency": "6. Concurrent taggings: executions per peering",
 }
 
 
@@ -39,7 +41,7 @@ def _quiet() -> None:
 
 
 def _sections(recorder: harness.CallRecorder) -> dict[str, Callable[[], Section]]:
-    from . import analysis, api_calls, cold_start, demo, scaling  # noqa: PLC0415 - after the environment is set
+    from . import analysis, api_calls, cold_start, concurrency, demo, scaling  # noqa: PLC0415 - after the env is set
 
     return {
         "calls": lambda: api_calls.measure(recorder),
@@ -47,6 +49,7 @@ def _sections(recorder: harness.CallRecorder) -> dict[str, Callable[[], Section]
         "scaling": lambda: scaling.measure(recorder),
         "analysis": analysis.measure,
         "demo": demo.measure,
+        "concurrency": concurrency.measure,
     }
 
 
@@ -76,7 +79,10 @@ def main(argv: list[str]) -> int:
         for line in section.summary:
             print(f"    {line}", flush=True)
     total = time.perf_counter() - started
-    RESULTS.write_text(document(results, total, load_before, os.getloadavg()))
+    if argv and RESULTS.exists():  # only some sections: replace those, keep the others from the last run
+        RESULTS.write_text(merge(RESULTS.read_text(), results, argv, load_before, os.getloadavg()))
+    else:
+        RESULTS.write_text(document(results, total, load_before, os.getloadavg()))
     print(f"wrote {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS} "
           f"in {total:.0f} s")
     return 1 if any(s.summary and "NOT MEASURED" in s.summary[0] for s in results) else 0

@@ -151,6 +151,11 @@ class CallRecorder:
             inprocess._module = self._originals.pop("module")
             botocore.client.BaseClient._make_api_call = self._originals.pop("call")
 
+    def peek(self) -> Recording:
+        """A copy of the calls recorded so far (recording goes on)."""
+        with self._lock:
+            return Recording(list(self._recording.calls), dict(self._recording.peak_in_flight))
+
     def take(self) -> Recording:
         """The calls recorded so far; the recorder starts afresh."""
         with self._lock:

@@ -93,6 +93,27 @@ def document(sections: Sequence[Section], total_seconds: float, load_before: Seq
     return "\n".join(lines).rstrip() + "\n"
 
 
+def merge(existing: str, sections: Sequence[Section], names: Sequence[str], load_before: Sequence[float],
+          load_after: Sequence[float]) -> str:
+    """``existing`` (a results.md) with ``sections`` put in place of the ones of the same title (or appended),
+    each saying that it was measured alone, when and under what load; the header stays the last full run's."""
+    text = existing.rstrip() + "\n"
+    for section in sections:
+        when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        body = section.markdown().rstrip() + (
+            f"\n\n_Measured alone by `python -m bench {' '.join(names)}` on {when} (load average "
+            f"{_load(load_before)} before, {_load(load_after)} after); the header above describes the last full "
+            "run._\n")
+        heading = f"## {section.title}"
+        start = text.find(f"\n{heading}\n")
+        if start < 0:
+            text = text.rstrip() + "\n\n" + body
+            continue
+        end = text.find("\n## ", start + 1)
+        text = text[:start + 1] + body + ("\n" + text[end + 1:] if end >= 0 else "")
+    return text.rstrip() + "\n"
+
+
 def _load(values: Sequence[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 

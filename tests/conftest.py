@@ -33,21 +33,18 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-GONE_PEERING_STATES = frozenset({"deleted", "rejected", "expired", "failed"})
-
-
 def aws_route_state(route) -> str:
-    """A route's state as AWS reports it: ``blackhole`` once its peering is deleted, rejected, expired or failed.
-    moto 5.2.5 always says ``active`` (moto/ec2/models/route_tables.py:260-262; canary in test_moto_seams)."""
+    """A route's state as AWS reports it: ``blackhole`` while its peering is not active (pending, deleted,
+    rejected, expired, failed), as the emulator's ec2_fidelity corrects it. moto 5.2.5 always says ``active``
+    (moto/ec2/models/route_tables.py:260-262; canaries in tests/unit/test_moto_seams.py and
+    tests/emulator/test_ec2_fidelity.py)."""
     pcx = getattr(route, "vpc_pcx", None)
-    return "blackhole" if pcx is not None and pcx._status.code in GONE_PEERING_STATES else "active"
+    return "blackhole" if pcx is not None and pcx._status.code != "active" else "active"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from moto.ec2.models.route_tables import Route
-
-    monkeypatch.setattr(Route, "state", property(aws_route_state))
+def aws() -> Iterator[None]:
+    """Raw moto (the canaries need it as it is)."""
     with mock_aws(config=MOTO_CONFIG):
         yield
 
@@ -121,10 +118,23 @@ class Stack:
     def history(self, execution_arn: str) -> list[dict]:
         return self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
 
+    @property
+    def lease_table(self) -> str:
+        return self.deployed.table_names["LeaseTable"]
+
+    def leases(self) -> dict[str, dict]:
+        """The lease table's items by peering id, as plain values."""
+        items = boto3.client("dynamodb", region_name=REGION).scan(TableName=self.lease_table)["Items"]
+        return {item["peeringId"]["S"]: {k: next(iter(v.values())) for k, v in item.items()} for item in items}
+
 
 @pytest.fixture
-def make_stack(aws: None):
-    """Deploy template.yaml (with parameter overrides) into moto; waits and back-offs are not slept."""
+def make_stack(aws: None, monkeypatch: pytest.MonkeyPatch):
+    """Deploy template.yaml (with parameter overrides) into moto; waits and back-offs are not slept; routes
+    through a peering that is not active are blackholes, as on AWS."""
+    from moto.ec2.models.route_tables import Route
+
+    monkeypatch.setattr(Route, "state", property(aws_route_state))
     timewarp.compress(0.0)
 
     def _make(**parameters: str) -> Stack:

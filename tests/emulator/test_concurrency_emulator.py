@@ -1,6 +1,6 @@
-"""50 duplicate taggings of one peering at once against the emulator: each CreateTags call is recorded as a
-CloudTrail event and delivered by the real rule to the intake, concurrently. Exactly one set of routes,
-one execution that did the work, every other start refused or a no-op, zero failed executions."""
+"""50 taggings of one peering at once against the emulator: each CreateTags call is recorded as a CloudTrail
+event and delivered by the real rule to the intake, concurrently. The lease lets exactly one execution start:
+no no-op execution, one set of routes, zero failed executions; the lease table is deployed from template.yaml."""
 
 from __future__ import annotations
 
@@ -45,10 +45,28 @@ def settled(sfn, machine: str, pcx: str) -> list[dict]:
     raise AssertionError(f"{pcx}'s executions did not settle within {TIMEOUT:.0f} s")
 
 
-def test_fifty_taggings_at_once_route_once_without_a_failed_execution(emulator):
+def test_fifty_taggings_at_once_start_exactly_one_execution_and_no_no_op(emulator, monkeypatch):
+    from peering.aws.lease import LeaseTable
+
     ec2, sfn = emulator.client("ec2"), emulator.client("stepfunctions")
     net = seed.build(ec2)
     pcx = seed.request_peering(ec2, net, tagged=False)
+    # the intake's lease writes are held until all 50 deliveries have reached them: the race is forced
+    passed = threading.Event()
+    at_write = threading.Barrier(DUPLICATES, action=passed.set)
+    outcomes: list[str] = []
+    original = LeaseTable.acquire
+
+    def acquire(self, lease, now, replacing=None):
+        gated = not passed.is_set()
+        if gated:
+            at_write.wait(timeout=TIMEOUT)
+        holder = original(self, lease, now, replacing)
+        if gated:
+            outcomes.append("written" if holder is None else holder.execution_name)
+        return holder
+
+    monkeypatch.setattr(LeaseTable, "acquire", acquire)
     gate = threading.Barrier(DUPLICATES)
 
     def tag(_: int) -> None:
@@ -58,14 +76,24 @@ def test_fifty_taggings_at_once_route_once_without_a_failed_execution(emulator):
 
     with ThreadPoolExecutor(max_workers=DUPLICATES) as pool:
         list(pool.map(tag, range(DUPLICATES)))
+    deadline = time.monotonic() + TIMEOUT
+    while len(outcomes) < DUPLICATES:  # every delivery went through the write
+        assert time.monotonic() < deadline, f"{len(outcomes)} of {DUPLICATES} deliveries reached the lease"
+        time.sleep(0.1)
 
     runs = settled(sfn, emulator.stack.state_machine_arn, pcx)
-    assert [r for r in runs if r["status"] != "SUCCEEDED"] == [], "zero failed executions"
-    outputs = [json.loads(sfn.describe_execution(executionArn=r["executionArn"])["output"]) for r in runs]
-    workers = [o for o in outputs if o.get("status") == "verified"]
-    assert len(workers) == 1, outputs
-    print(f"{DUPLICATES} taggings: {len(runs)} execution(s) started, 1 did the work")
+    assert len(runs) == 1, [r["name"] for r in runs]
+    (run,) = runs
+    # each tagging is its own CloudTrail event (its own execution name): one write won, 49 found it holding
+    assert sorted(outcomes) == sorted(["written"] + [run["name"]] * (DUPLICATES - 1))
+    history = sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert run["status"] == "SUCCEEDED" and "AlreadyHandled" not in entered, "0 no-op executions"
+    assert json.loads(sfn.describe_execution(executionArn=run["executionArn"])["output"])["status"] == "verified"
+    print(f"{DUPLICATES} taggings: {len(runs)} execution started, 0 no-op executions")
     assert routes_to(ec2, net.rtb_a, pcx) == ["10.7.0.0/16"] and routes_to(ec2, net.rtb_b, pcx) == ["10.6.0.0/16"]
+    table = emulator.stack.table_names["LeaseTable"]
+    assert emulator.client("dynamodb").scan(TableName=table)["Items"] == [], "the report released the lease"
 
 
 def test_a_stopped_emulator_leaves_no_endpoint_to_later_in_process_invocations(monkeypatch):

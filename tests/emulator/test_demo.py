@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from peering_tools.dataplane.netns import unavailable
+
 pytestmark = pytest.mark.emulator
 
 TIMEOUT = 180
@@ -40,6 +42,16 @@ def test_demo_routes_the_seed_peering_and_shows_before_and_after():
     assert re.search(r"^\s+\+\S+\s+ApplyRoutes\s", shown, re.M), "the timeline lists the stages"
     assert re.search(r"^workflow succeeded after \d+\.\d s$", out, re.M)
     assert "Traceback" not in result.stderr
+    # the emulated data plane (network namespaces, where this machine can make them): a real ping and the
+    # probe's own connect fail before the peering and answer after it
+    if unavailable() is None:
+        assert "data plane: netns" in out
+        assert re.search(r"emulated data plane: ping -c 1 10\.7\.\S+ .*: no answer", before)
+        assert re.search(r"emulated data plane: the probe's TCP connect .*:22: timeout$", before, re.M)
+        assert re.search(r"emulated data plane: ping -c 1 10\.7\.\S+ .*: answered", after)
+        assert re.search(r"emulated data plane: the probe's TCP connect .*:22: connected in [\d.]+ ms$", after, re.M)
+    else:
+        assert "emulated data plane: none (data plane: analysis, not netns (" in out
 
 
 def test_demo_output_is_clean_stages_once_one_aligned_timeline_no_dead_hint():

@@ -7,6 +7,7 @@ works through that role (STS in the emulator); everyone else uses plain credenti
 
 from __future__ import annotations
 
+import json
 import queue
 import subprocess
 import sys
@@ -36,12 +37,13 @@ REASON_TAG = "peering-automation/reason"
 
 
 @pytest.fixture(scope="module")
-def emulator():
+def emulator(tmp_path_factory):
     port = free_port()
+    log = (tmp_path_factory.mktemp("emulator") / "stderr.log").open("w+")  # a pipe nobody reads would fill up
     process = subprocess.Popen(
         [sys.executable, "-m", "peering_tools.cli", "local", "up", "--port", str(port), "--parameter-overrides",
          f"AllowedTaggers={ADMIN_ROLE} MaxPeeringsPerEvent=2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
+        stdout=subprocess.PIPE, stderr=log, text=True, env=child_env())
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     url = f"http://127.0.0.1:{port}"
@@ -52,12 +54,14 @@ def emulator():
                 break
         except queue.Empty:
             if process.poll() is not None:
-                pytest.fail(f"`peering local up` ended: {process.stderr.read()}")
+                log.seek(0)
+                pytest.fail(f"`peering local up` ended: {log.read()[-2000:]}")
     else:
         process.kill()
         pytest.fail("`peering local up` printed no ready line")
     yield url
-    stop(process)
+    assert stop(process) == 0
+    log.close()
 
 
 def clients(url: str):
@@ -148,3 +152,24 @@ def test_each_escalation_is_refused_in_one_sentence_and_no_route_table_changes(e
         time.sleep(0.2)
     time.sleep(2)
     assert [bool(executions_for(server, p)) for p in many] == [True, True, False]
+
+
+def test_deleting_a_peering_routed_by_hand_leaves_its_routes_to_their_owner(emulator):
+    """The cleanup (on the DeleteVpcPeeringConnection event) and the sweeper delete only the stack's routes: a
+    route someone made by hand to a peering the stack never handled stays, as the blackhole AWS shows."""
+    _, admin = clients(emulator)
+    net = seed.build(admin)
+    by_hand = request(admin, net.vpc_a, net.vpc_b, tagged=False)
+    admin.accept_vpc_peering_connection(VpcPeeringConnectionId=by_hand)
+    admin.create_route(RouteTableId=net.rtb_a, DestinationCidrBlock="10.7.0.0/16", VpcPeeringConnectionId=by_hand)
+    admin.delete_vpc_peering_connection(VpcPeeringConnectionId=by_hand)
+    lam = boto3.client("lambda", region_name=REGION, endpoint_url=emulator, **CREDENTIALS)
+    time.sleep(3)  # the cleanup runs on the delete event
+
+    swept = json.loads(lam.invoke(FunctionName="peering-autopilot-SweeperFunction",
+                                  Payload=json.dumps({"id": "sweep-by-hand"}))["Payload"].read())
+
+    routes = admin.describe_route_tables(RouteTableIds=[net.rtb_a])["RouteTables"][0]["Routes"]
+    (kept,) = [r for r in routes if r.get("VpcPeeringConnectionId") == by_hand]
+    assert kept["State"] == "blackhole" and kept["DestinationCidrBlock"] == "10.7.0.0/16"
+    assert [c["removed"] for c in swept["cleaned"] if c["peeringId"] == by_hand] == [[]]

@@ -53,9 +53,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 # -- error responses as AWS sends them ----------------------------------------------------------------
 
 QUERY_XML_SERVICES = {"sns", "sts"}  # query protocol: <ErrorResponse>
-JSON_SERVICES = {"sfn"}  # awsJson1_0: {"__type": ...}
+JSON_SERVICES = {"sfn", "dynamodb"}  # awsJson1_0: {"__type": ...}
 STATUS = {"RequestLimitExceeded": 503, "Throttling": 400, "ThrottlingException": 400, "InternalError": 500,
-          "ServiceUnavailable": 503}
+          "ServiceUnavailable": 503, "ProvisionedThroughputExceededException": 400}
 
 
 def error_response(url: str, service: str, code: str, message: str, status: int | None = None) -> AWSResponse:

@@ -85,7 +85,7 @@ def aws_refuses_routes_to_gone_peerings(faults: Faults) -> None:
 # -- throttling --------------------------------------------------------------------------------------------
 
 STAGE_CALLS = [
-    ("sfn", "ListExecutions", "ThrottlingException"),  # Inspect: is another run handling the peering?
+    ("dynamodb", "PutItem", "ProvisionedThroughputExceededException"),  # Inspect: the peering's lease
     ("ec2", "DescribeVpcPeeringConnections", "RequestLimitExceeded"),  # Inspect, Accept, CheckActive
     ("ec2", "DescribeVpcs", "Throttling"),  # Inspect
     ("ec2", "AcceptVpcPeeringConnection", "RequestLimitExceeded"),  # Accept
@@ -115,7 +115,7 @@ def test_transient_throttling_is_absorbed_by_botocore_and_the_run_succeeds(stack
 
 
 BEYOND_BOTOCORE = [
-    ("sfn", "ListExecutions", "ThrottlingException"),
+    ("dynamodb", "PutItem", "ThrottlingException"),
     ("ec2", "DescribeVpcPeeringConnections", "RequestLimitExceeded"),
     ("ec2", "CreateRoute", "RequestLimitExceeded"),
     ("ec2", "CreateTags", "Throttling"),
@@ -124,7 +124,7 @@ BEYOND_BOTOCORE = [
 
 
 @pytest.mark.parametrize(("service", "operation", "code"), BEYOND_BOTOCORE,
-                         ids=["ListExecutions", "DescribeVpcPeeringConnections", "CreateRoute", "CreateTags",
+                         ids=["PutItem", "DescribeVpcPeeringConnections", "CreateRoute", "CreateTags",
                               "Publish"])
 def test_throttling_beyond_botocore_retries_is_retried_by_the_state_machine(stack, ec2, network, faults,
                                                                            service, operation, code):

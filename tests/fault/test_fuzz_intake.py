@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from peering_tools import REPO_ROOT
+from peering_tools import REPO_ROOT, deploy, template
 from peering_tools.inprocess import Context
 from tests.conftest import ACCOUNT, REGION, all_route_tables, load_event
 
@@ -223,6 +223,8 @@ def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monk
             definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
         )["stateMachineArn"]
         monkeypatch.setenv("STATE_MACHINE_ARN", machine)
+        leases = deploy.create_tables(boto3.client("dynamodb", region_name=REGION), template.stack_spec())
+        monkeypatch.setenv("LEASE_TABLE", leases["LeaseTable"])  # the intake takes a lease before each start
         from peering import runtime
 
         runtime._workflow.cache_clear()

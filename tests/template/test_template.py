@@ -284,3 +284,36 @@ def test_the_layer_is_built_by_its_makefile_from_exact_pins_without_the_aws_sdk(
     from importlib.metadata import version  # noqa: PLC0415
 
     assert {name: version(name) for name in pins} == pins
+
+
+def test_the_lease_table_is_on_demand_keyed_by_peering_id_expiring_by_ttl_encrypted_and_recoverable(cfn, spec):
+    from peering.aws.lease import KEY, TTL_ATTRIBUTE
+
+    table = cfn["Resources"]["LeaseTable"]
+    props = table["Properties"]
+    assert table["Type"] == "AWS::DynamoDB::Table" and props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": KEY, "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": KEY, "AttributeType": "S"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    local = spec.tables["LeaseTable"]  # what the emulator and the workflow tests create
+    assert (local.key_schema, local.billing_mode, local.ttl_attribute) == (
+        props["KeySchema"], "PAY_PER_REQUEST", TTL_ATTRIBUTE)
+
+
+def test_the_lease_table_reaches_exactly_the_functions_that_take_or_release_leases(spec):
+    users = {f.logical_id for f in spec.functions.values() if "LEASE_TABLE" in f.environment}
+    assert users == {"IntakeFunction", "SweeperFunction", "InspectFunction", "ReportFunction"}
+    assert {spec.functions[f].environment["LEASE_TABLE"] for f in users} == {spec.tables["LeaseTable"].name}
+
+
+def test_no_execution_can_outlive_its_lease(cfn):
+    """A lease is taken at most one Lambda timeout before its execution starts and lasts LEASE_SECONDS; the state
+    machine's own timeout ends every execution before that, so an expired lease never has a live holder."""
+    from peering.runs import LEASE_SECONDS, START_GRACE_SECONDS
+
+    longest_starter = max(int(r["Properties"].get("Timeout", 3)) for r in cfn["Resources"].values()
+                          if r["Type"] == "AWS::Lambda::Function")
+    assert ASL["TimeoutSeconds"] + longest_starter < LEASE_SECONDS
+    assert longest_starter < START_GRACE_SECONDS, "a starter is dead by the time its unstarted lease is taken over"

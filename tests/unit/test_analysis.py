@@ -461,3 +461,21 @@ def test_an_address_in_no_known_subnet_is_named_after_the_peering_passes():
     result = run(world(), dst_ip="10.7.200.1")
     assert [h.kind for h in result.hops] == ["route", "peering", "destination"]
     assert result.reason == "10.7.200.1 is in no subnet of VPC B in the snapshot."
+
+
+def test_network_acls_do_not_apply_between_hosts_of_one_subnet():
+    """AWS evaluates network ACL rules when traffic enters and leaves a subnet, not as it is routed within
+    it (VPC User Guide, network ACL basics); found by the differential test against the kernel."""
+    deny_all = NetworkAcl("acl-deny", "vpc-a", False, ("subnet-a",),
+                          tuple(AclEntry(32767, egress, "-1", False, "0.0.0.0/0") for egress in (True, False)))
+    neighbour = Interface("eni-a2", "subnet-a", "vpc-a", ("10.6.1.11",), ("sg-a",), "i-a2", "running")
+    open_a = replace(world().security_groups["sg-a"], ingress=(ALL,))
+    snapshot = replace(world(), network_acls=(*world().network_acls, deny_all),
+                       interfaces=(*world().interfaces, neighbour),
+                       security_groups={**world().security_groups, "sg-a": open_a})
+    source = endpoint_for_ip(snapshot, IP_A)
+    result = analyze(snapshot, source, "10.6.1.11", 22)
+    assert result.reachable, result.reason
+    assert [h.kind for h in result.hops if h.kind.startswith("nacl")] == ["nacl"]
+    # across subnets the same ACL still blocks
+    assert analyze(snapshot, source, IP_B, 22).blocked_by.component == "acl-deny"

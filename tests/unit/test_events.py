@@ -3,6 +3,8 @@
 import copy
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from peering.events import PeeringApiCallEvent, execution_name, trigger_from
@@ -139,3 +141,22 @@ def test_peerings_past_max_peerings_per_event_are_refused_and_reported():
                              "10 were started and 2 were refused.")
     exactly = trigger_from(PeeringApiCallEvent.model_validate(event), KEY, (), 12)
     assert exactly.peering_ids == ids and exactly.refused == []
+
+
+ROLE_ARNS = st.sampled_from([f"arn:aws:iam::{a}:role/{r}" for a in ("123456789012", "999999999999")
+                              for r in ("NetworkAdmin", "Developer", "Intruder")])
+
+
+@given(caller=ROLE_ARNS, patterns=st.lists(ROLE_ARNS, max_size=3))
+def test_a_tagger_no_pattern_names_never_starts_anything_and_a_named_one_does(caller, patterns):
+    """Exact ARNs as patterns (no wildcard), so the expectation is plain membership, not a second matcher."""
+    account, role = caller.split(":")[4], caller.rsplit("/", 1)[1]
+    event = load_event("create-tags-peering.json")
+    event["detail"]["userIdentity"] = {
+        "type": "AssumedRole", "arn": f"arn:aws:sts::{account}:assumed-role/{role}/session",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": caller}}}
+    result = trigger_from(PeeringApiCallEvent.model_validate(event), KEY, tuple(patterns))
+    if patterns and caller not in patterns:
+        assert result.peering_ids == [] and "matches no AllowedTaggers pattern" in result.reason
+    else:
+        assert result.peering_ids == ["pcx-0a1b2c3d4e5f60718"]

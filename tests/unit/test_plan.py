@@ -1,6 +1,8 @@
 """Pure planning: refusals, overlaps, route plans, conflicts and quotas - no AWS involved."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from peering import plan
 from peering.config import Settings
@@ -221,3 +223,45 @@ def test_quota_counts_existing_plus_new_routes_per_table():
 def test_tables_of_other_vpcs_are_never_planned():
     tables = {"requester": [table("rtb-x", "vpc-other")], "accepter": []}
     assert plan.plan_routes(peering(), tables, quota=50).requester.create == []
+
+
+# -- property: nothing proceeds without both consents, allowed accounts and allowed ranges ------------------
+
+ACCOUNT_IDS = st.sampled_from(["111111111111", "222222222222", "333333333333"])
+VPC_IDS = st.sampled_from(["vpc-a", "vpc-b", "vpc-c"])
+ENTRIES = st.lists(st.one_of(ACCOUNT_IDS, VPC_IDS, st.just("*")), max_size=3)
+CIDRS = st.sampled_from(["10.6.0.0/16", "10.7.0.0/16", "172.16.0.0/16", "192.168.5.0/24", "100.64.1.0/24",
+                         "203.0.113.0/24", "8.0.0.0/8", "fd00:1::/48", "2600:1f18::/56"])
+
+
+def _sides(draw_requester, draw_accepter):
+    return (side("requester", draw_requester[0], [c for c in draw_requester[2] if "." in c],
+                 [c for c in draw_requester[2] if ":" in c], account=draw_requester[1], consent=draw_requester[3]),
+            side("accepter", draw_accepter[0], [c for c in draw_accepter[2] if "." in c],
+                 [c for c in draw_accepter[2] if ":" in c], account=draw_accepter[1], consent=draw_accepter[3]))
+
+
+SIDE = st.tuples(VPC_IDS, ACCOUNT_IDS, st.lists(CIDRS, min_size=1, max_size=2, unique=True), ENTRIES)
+
+
+@given(requester=SIDE, accepter=SIDE, allowed_accepters=st.lists(ACCOUNT_IDS, max_size=2),
+       mode=st.sampled_from(["tag", "account"]))
+def test_a_peering_proceeds_only_with_both_consents_allowed_accounts_and_private_ranges(
+        requester, accepter, allowed_accepters, mode):
+    """The spec as implications, each checked directly on the inputs: whenever refusal() lets a peering
+    proceed, every rule of the security model held for it; and whenever one is broken, the refusal is one
+    sentence."""
+    r, a = _sides(requester, accepter)
+    settings = Settings(stack_account_id="111111111111", allowed_accepter_accounts=tuple(allowed_accepters),
+                        consent_mode=mode)
+    reason = plan.refusal(peering(requester=r, accepter=a), settings)
+    if reason is None:
+        assert r.account_id == "111111111111" and a.account_id in (allowed_accepters or ["111111111111"])
+        if mode == "tag":
+            assert {"*", a.account_id, a.vpc_id} & set(r.accept_from), "requester consented to the accepter"
+            assert {"*", r.account_id, r.vpc_id} & set(a.accept_from), "accepter consented to the requester"
+        private = ("10.", "172.16.", "192.168.", "100.64.", "fd00:")
+        assert all(c.startswith(private) for c in (*r.all_cidrs, *a.all_cidrs))
+        assert not plan.overlaps(r.all_cidrs, a.all_cidrs)
+    else:
+        assert reason.endswith(".") and "\n" not in reason

@@ -1,4 +1,4 @@
-"""Pure decisions of the at-most-one guard, the sweeper and the delete cleanup."""
+"""Pure decisions of the sweeper and the delete cleanup, and execution names and ARNs."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -22,27 +22,9 @@ def test_execution_names_give_the_peering_and_arns_give_the_state_machine():
     assert runs.peering_of("pcx-0a1b2c3d4e5f60718-manual") == "pcx-0a1b2c3d4e5f60718"
     assert runs.peering_of("someone-elses-run") is None
     assert runs.state_machine_of(run("pcx-1-a").arn) == MACHINE
+    assert runs.execution_arn(MACHINE, "pcx-1-a") == run("pcx-1-a").arn
     with pytest.raises(ValueError, match="is not a Step Functions execution ARN"):
         runs.state_machine_of(MACHINE)
-
-
-def test_of_two_running_executions_that_see_each_other_exactly_the_earlier_one_proceeds():
-    early, late = run("pcx-1-a", 0), run("pcx-1-b", 1)
-    listing = [late, early, run("pcx-2-c", -5)]  # another peering's run never matters
-    assert runs.owner_other_than(early.arn, "pcx-1", listing) is None
-    assert runs.owner_other_than(late.arn, "pcx-1", listing) == early
-
-
-def test_equal_start_times_are_ordered_by_arn_so_both_observers_agree():
-    a, b = run("pcx-1-a", 0), run("pcx-1-b", 0)
-    assert runs.owner_other_than(a.arn, "pcx-1", [a, b]) is None
-    assert runs.owner_other_than(b.arn, "pcx-1", [a, b]) == a
-
-
-def test_an_execution_missing_from_the_listing_yields_to_any_running_one_and_ignores_finished_ones():
-    other = run("pcx-1-a", 10)
-    assert runs.owner_other_than(run("pcx-1-me").arn, "pcx-1", [other]) == other
-    assert runs.owner_other_than(run("pcx-1-me").arn, "pcx-1", [run("pcx-1-a", 0, "SUCCEEDED")]) is None
 
 
 def test_the_sweep_starts_only_peerings_without_a_running_or_real_succeeded_run():

@@ -2,7 +2,8 @@
 
 The workflow runs for real (success, refusal and rollback) while every boto3 call made inside a
 handler is recorded per function; the test then reads each function's role from the transformed
-template. Every call must be allowed, and every EC2 mutation the role allows must have been used.
+template. Every call must be allowed, every EC2 mutation and every DynamoDB action the role allows
+must have been used, and DynamoDB actions are allowed on the lease table only.
 """
 
 import contextvars
@@ -65,6 +66,11 @@ def _exercise(stack, ec2, network, monkeypatch):
     started = json.loads(boto3.client("lambda").invoke(FunctionName="peering-autopilot-IntakeFunction",
                                                        Payload=json.dumps(event))["Payload"].read())["started"]
     assert stack.wait(started[0])["status"] == "SUCCEEDED"
+    # the same event delivered again after its run ended: the intake takes the lease, finds the execution
+    # closed (StartExecution: ExecutionAlreadyExists) and gives the lease back
+    again = json.loads(boto3.client("lambda").invoke(FunctionName="peering-autopilot-IntakeFunction",
+                                                     Payload=json.dumps(event))["Payload"].read())
+    assert again["started"] == [] and "already ran" in again["skipped"][0]["reason"], again
     stack.run(seed.request_peering(ec2, network, tagged=False), "refused")
     other = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     consent(ec2, other, "*")
@@ -103,6 +109,17 @@ def _exercise_sweeper_and_cleanup(stack, ec2, network, routed):
 
     assert json.loads(stack.run(tagged_request("10.6.0.0/16"), "overlap")["output"])["status"] == "rejected"
     lost = tagged_request("10.8.0.0/16")
+    # a sweep whose start fails after it took the lease gives the lease back (and fails, to be retried)
+    from peering import once
+    from peering.errors import AwsCallFailed
+
+    start_execution = once.start_execution
+    once.start_execution = lambda *a: (_ for _ in ()).throw(AwsCallFailed("Starting the workflow failed."))
+    try:
+        assert lam.invoke(FunctionName="peering-autopilot-SweeperFunction",
+                          Payload=json.dumps({"id": "sweep-0"})).get("FunctionError")
+    finally:
+        once.start_execution = start_execution
     ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=routed)
     swept = json.loads(lam.invoke(FunctionName="peering-autopilot-SweeperFunction",
                                   Payload=json.dumps({"id": "sweep"}))["Payload"].read())
@@ -132,5 +149,11 @@ def test_each_role_allows_what_its_function_calls_and_no_unused_ec2_mutation(
         called = recorded_calls[f"peering-autopilot-{logical_id}"]
         for action in called:
             assert any(fnmatch.fnmatchcase(action, pattern) for pattern in allowed), (logical_id, action)
-        unused = {a for a in allowed if MUTATIONS.match(a)} - called
+        unused = {a for a in allowed if MUTATIONS.match(a) or a.startswith("dynamodb:")} - called
         assert not unused, f"{logical_id} may {sorted(unused)} but never does"
+        for statement in statements:
+            if any(a.startswith("dynamodb:") for a in _actions(statement)):
+                assert statement["Resource"] == {"Fn::GetAtt": ["LeaseTable", "Arn"]}, (logical_id, statement)
+    lease_users = {k for k, calls in recorded_calls.items() if any(c.startswith("dynamodb:") for c in calls)}
+    assert lease_users == {f"peering-autopilot-{k}" for k in ("IntakeFunction", "SweeperFunction", "InspectFunction",
+                                                              "ReportFunction")}

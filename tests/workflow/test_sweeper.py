@@ -1,4 +1,4 @@
-"""The sweeper and "at most one running execution per peering", on the real ASL under moto.
+"""The sweeper and "exactly one execution per peering", on the real ASL under moto.
 
 Given tagged requests, when events are lost, duplicated or race a sweep, then each peering gets
 exactly one execution doing the work; untagged, refused-for-good and active peerings are left alone.
@@ -94,8 +94,9 @@ def test_two_sweeps_and_a_duplicate_event_while_it_runs_give_one_execution(stack
 
 
 def test_a_second_execution_started_behind_the_guards_back_ends_as_a_no_op(stack, ec2, network, held):
-    """The list-then-start race: both starters saw nothing running. The later execution sees the earlier
-    one in its Inspect stage and ends in AlreadyHandled, having read, tagged and changed nothing."""
+    """Two executions started by hand, bypassing the intake's lease (as the console would): the first takes the
+    lease in its Inspect stage; the second finds it held by a running execution and ends in AlreadyHandled,
+    having read, tagged and changed nothing."""
     pcx = seed.request_peering(ec2, network)
     first = stack.start(pcx, "event-a")
     assert held.entered.wait(20)
@@ -114,8 +115,10 @@ def test_a_second_execution_started_behind_the_guards_back_ends_as_a_no_op(stack
     assert (peering_tags(ec2, pcx), all_route_tables(ec2)) == (tags_before, tables_before)
     row = executions.row_from(second, stack.history(second["executionArn"]))  # as `peering executions list` shows it
     assert (row.peering_id, row.status, row.stage) == (pcx, "SUCCEEDED", "inspect")
+    assert stack.leases()[pcx]["executionName"] == first.rsplit(":", 1)[1], "the no-op left the lease alone"
     held.release.set()
     assert json.loads(stack.wait(first)["output"])["status"] == "verified"
+    assert stack.leases() == {}
 
 
 def test_untagged_falsely_tagged_and_active_peerings_are_ignored(stack, ec2, network):

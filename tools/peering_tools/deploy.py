@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from . import inprocess
+from . import conditional_writes, inprocess
 from .template import StackSpec
 
 TRUST = {
@@ -31,6 +31,7 @@ class DeployedStack:
     topic_arn: str
     function_arns: dict[str, str]
     rule_arns: dict[str, str]
+    table_names: dict[str, str]
 
 
 def _placeholder_zip() -> bytes:
@@ -41,10 +42,11 @@ def _placeholder_zip() -> bytes:
 
 
 def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **client_kwargs: Any) -> DeployedStack:
-    """Create roles, topic, functions, state machine and rules; register the functions' code."""
+    """Create roles, topic, tables, functions, state machine and rules; register the functions' code."""
     session = session or boto3.session.Session(region_name=spec.region)
     client = lambda name: session.client(name, region_name=spec.region, **client_kwargs)  # noqa: E731
     inprocess.install()
+    conditional_writes.install()  # conditional writes and named starts atomic, as on AWS (not in moto)
     iam = client("iam")
     role_name = f"{spec.stack_name}-role"[:64]
     try:
@@ -53,6 +55,7 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
         role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
 
     topic_arn = client("sns").create_topic(Name=spec.topic_name)["TopicArn"]
+    table_names = create_tables(client("dynamodb"), spec)
 
     logs = client("logs")
     for group in sorted({fn.log_group for fn in spec.functions.values() if fn.log_group}):
@@ -95,4 +98,18 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
         )["RuleArn"]
         target = next(arn for f, arn in function_arns.items() if spec.functions[f].name == rule.target_function)
         events.put_targets(Rule=rule.name, Targets=[{"Id": "intake", "Arn": target}])
-    return DeployedStack(spec, machine_arn, topic_arn, function_arns, rule_arns)
+    return DeployedStack(spec, machine_arn, topic_arn, function_arns, rule_arns, table_names)
+
+
+def create_tables(dynamodb: Any, spec: StackSpec) -> dict[str, str]:
+    """The template's DynamoDB tables (key schema, billing mode, TTL attribute); an existing one is kept."""
+    names = {}
+    for table in spec.tables.values():
+        with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
+            dynamodb.create_table(TableName=table.name, KeySchema=table.key_schema,
+                                  AttributeDefinitions=table.attribute_definitions, BillingMode=table.billing_mode)
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(TableName=table.name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": table.ttl_attribute})
+        names[table.logical_id] = table.name
+    return names

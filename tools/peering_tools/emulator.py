@@ -15,6 +15,9 @@ fails loudly when one moves):
   invalid pattern with ``InvalidEventPatternException``; TestEventPattern answers with ``eventpattern``.
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
+- ``moto.dynamodb.models.DynamoDBBackend``'s item writes and the Step Functions backends'
+  ``start_execution``, made atomic as AWS's conditional writes and named starts are
+  (``conditional_writes``; installed by ``deploy``; its canary is in ``tests/unit/test_lease.py``).
 
 EC2 behaviours where moto 5.2.5 differs from AWS (tags per account and region, overlapping CIDRs,
 blackhole routes, DryRun) are corrected by ``ec2_fidelity`` while an emulator runs, and a request
@@ -47,6 +50,7 @@ from moto.server import ThreadedMotoServer
 
 from . import (
     cloudtrail,
+    conditional_writes,
     deploy,
     ec2_fidelity,
     emulated_events,
@@ -193,7 +197,7 @@ class Emulator:
 
     def __init__(self, port: int = 5000, parameter_overrides: dict[str, str] | None = None,
                  account: str = DEFAULT_ACCOUNT, region: str = "us-east-1", stack_name: str = "peering-autopilot",
-                 console_port: int | None = 0):
+                 data_plane: str = "analysis", console_port: int | None = 0):
         if account != DEFAULT_ACCOUNT:
             raise EmulatorError(f"The stack can only be deployed in moto's default account {DEFAULT_ACCOUNT}: "
                                 "Step Functions in moto invokes Lambda as that account.")
@@ -204,6 +208,11 @@ class Emulator:
         self._server: ThreadedMotoServer | None = None
         self._saved_config: dict[str, Any] = {}
         self._saved_moto_port: str | None = None
+        self.data_plane = data_plane
+        """'netns' (the data plane, or EmulatorError), 'auto' (netns where possible, else analysis, with
+        ``data_plane_note`` saying why), 'analysis' (the probe's connects answered by the path analysis)."""
+        self.data_plane_note = ""
+        self.netns: Any = None
         self.console_port = console_port
         """Loopback port of the local console (0: a free one; None: no console)."""
         self.console: console_server.ConsoleServer | None = None
@@ -225,6 +234,7 @@ class Emulator:
                                    stack_name=self.stack_name)  # bad overrides fail before anything starts
         if self.port:
             _check_port(self.port)
+        self._choose_data_plane()  # before anything starts: `--data-plane netns` where it cannot be made fails here
         self._configure_moto()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
@@ -244,9 +254,35 @@ class Emulator:
         timewarp.compress(TIME_FACTOR)
         self._start_console()
         self._deploy(spec)
-        emulated_network.install(emulated_network.EmulatedNetwork(
-            self.client, spec.functions["ProbeFunction"].name))  # the probe never opens a socket here
+        self._install_network(spec.functions["ProbeFunction"].name)
         return self.url
+
+    def _choose_data_plane(self) -> None:
+        """'netns' or 'auto' become 'netns' where namespaces can be made; else EmulatorError or 'analysis'."""
+        if self.data_plane not in ("netns", "auto"):
+            self.data_plane_note = "data plane: analysis (the probe's connects are answered by the path analysis)"
+            return
+        from .dataplane import emulated  # noqa: PLC0415 - only with a data plane
+
+        why = emulated.unavailable()
+        if why is None:
+            self.data_plane = "netns"
+            self.data_plane_note = "data plane: netns (network namespaces of this process; see README)"
+        elif self.data_plane == "netns":
+            raise EmulatorError(f"The netns data plane cannot be made here: {why}.")
+        else:
+            self.data_plane = "analysis"
+            self.data_plane_note = f"data plane: analysis, not netns ({why})"
+
+    def _install_network(self, probe_function: str) -> None:
+        """Where the probe's connects go: the netns data plane (its sockets cross namespaces made from the
+        emulator's EC2 state), or the emulated network (the path analysis, no socket at all)."""
+        if self.data_plane == "netns":
+            from .dataplane import emulated  # noqa: PLC0415 - only with a data plane
+
+            self.netns = emulated.install(self.client, probe_function)
+            return
+        emulated_network.install(emulated_network.EmulatedNetwork(self.client, probe_function))
 
     def redeploy(self, **overrides: str) -> None:
         """Update the stack with more parameter overrides, as `sam deploy --parameter-overrides` would."""
@@ -300,11 +336,20 @@ class Emulator:
         emulated_events.uninstall()
         timewarp.restore()
         emulated_network.uninstall()
+        self._uninstall_network()
         inprocess.reset_process_env()
         inprocess.uninstall()
+        conditional_writes.uninstall()
         for key, value in self._saved_config.items():
             default_user_config[key] = value  # type: ignore[literal-required]
         self._saved_config.clear()
+
+    def _uninstall_network(self) -> None:
+        if self.netns is not None:
+            from .dataplane import emulated  # noqa: PLC0415 - only with a data plane
+
+            emulated.uninstall(self.netns)
+            self.netns = None
 
     def _configure_moto(self) -> None:
         for key, value in MOTO_CONFIG.items():

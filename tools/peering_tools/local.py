@@ -81,6 +81,15 @@ def _start(emulator: Emulator) -> str:
         raise _fail(str(e)) from None
 
 
+def _data_plane_choice(value: str | None) -> str:
+    """--data-plane: 'netns' or 'analysis'; absent means netns where it can be made ('auto')."""
+    if value is None:
+        return "auto"
+    if value not in ("netns", "analysis"):
+        raise _fail(f"--data-plane must be netns or analysis, not {value!r}.")
+    return value
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def up(
     ctx: typer.Context,
@@ -92,6 +101,11 @@ def up(
     ] = None,
     console_port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port of the local console; 0 picks "
                                                                      "a free one.")] = 0,
+    data_plane: Annotated[
+        str | None, typer.Option("--data-plane", help="netns: the probe's connects cross network namespaces built "
+                                 "from the emulator's EC2 state (needs root); analysis: answered by the path "
+                                 "analysis. Default: netns where it can be made, else analysis.")
+    ] = None,
 ) -> None:
     """Start the emulator on 127.0.0.1, deploy the stack into it, and serve until interrupted."""
     if ctx.args and not parameter_overrides:  # words after --parameter-overrides K=V are more overrides
@@ -100,11 +114,13 @@ def up(
         overrides = parse_overrides([*(parameter_overrides or []), *ctx.args])
     except OverrideError as e:
         raise _fail(str(e)) from None
-    emulator = Emulator(port=port, parameter_overrides=overrides, console_port=console_port)
+    emulator = Emulator(port=port, parameter_overrides=overrides, data_plane=_data_plane_choice(data_plane),
+                        console_port=console_port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     url = _start(emulator)
+    print(emulator.data_plane_note, file=sys.stderr, flush=True)
     print(f"ready: {url}", flush=True)
     _print_console(emulator)
     try:
@@ -172,6 +188,22 @@ def _reachability_line(ec2: Any, net: seed.SeedNetwork) -> str:
     verdict = "reachable" if result.reachable else "unreachable"
     return f"  reachability {net.ip_a} -> {net.ip_b}:{PROBE_PORT} (emulated network, path analysis): {verdict}: " \
            f"{result.reason}"
+
+
+def _data_plane_lines(console: Console, emulator: Emulator, net: seed.SeedNetwork) -> None:
+    """A real ``ping -c 1`` from A's instance to B's and the probe's own TCP connect to B:22, both through
+    the emulated data plane (network namespaces); one line saying why when there is none."""
+    network = emulator.netns
+    if network is None:
+        console.print(f"  emulated data plane: none ({emulator.data_plane_note}); no packet was sent")
+        return
+    answered, summary = network.ping(net.ip_a, net.ip_b)
+    console.print(f"  emulated data plane: ping -c 1 {net.ip_b} in instance-A's namespace ({net.ip_a}): "
+                  f"{'answered' if answered else 'no answer'} ({summary})")
+    result = network.connect(net.ip_b, PROBE_PORT, 1.0)
+    outcome = f"connected in {result.latency_ms} ms" if result.reachable else result.error
+    console.print(f"  emulated data plane: the probe's TCP connect from {network.probe_ip()} (its subnet "
+                  f"{net.subnet_a}) to {net.ip_b}:{PROBE_PORT}: {outcome}")
 
 
 @contextlib.contextmanager
@@ -262,6 +294,7 @@ def _run_demo(console: Console, emulator: Emulator) -> int:
     _route_lines(console, ec2, "route table of VPC A", net.rtb_a)
     _route_lines(console, ec2, "route table of VPC B", net.rtb_b)
     console.print(_reachability_line(ec2, net))
+    _data_plane_lines(console, emulator, net)
 
     _heading(console, "The peering, tagged for automation")
     peering_id = seed.request_peering(ec2, net, tagged=True)
@@ -278,6 +311,7 @@ def _run_demo(console: Console, emulator: Emulator) -> int:
     _route_lines(console, ec2, "route table of VPC A", net.rtb_a)
     _route_lines(console, ec2, "route table of VPC B", net.rtb_b)
     console.print(_reachability_line(ec2, net))
+    _data_plane_lines(console, emulator, net)
     tags = _tags(ec2, peering_id)
     status = tags.get(STATUS_TAG, "(no status tag)")
     console.print(f"  {peering_id} {STATUS_TAG} = {status}")
@@ -301,11 +335,12 @@ def demo(
     """Reproduce the seed scenario with the automation deployed in the emulator, before and after."""
     # Bound to the real stdout now: the functions' output is redirected to stderr while the demo runs.
     console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
-    emulator = Emulator(port=port)
+    emulator = Emulator(port=port, data_plane="auto")
     try:
         with _quiet_functions():
             url = _start(emulator)
             console.print(f"emulator: {url} (stack {emulator.stack_name} deployed from template.yaml)")
+            console.print(emulator.data_plane_note)
             code = _run_demo(console, emulator)
     finally:
         emulator.stop()

@@ -1,5 +1,5 @@
 """template.yaml as the emulator and the tests see it: transformed by aws-sam-translator, intrinsics
-resolved, reduced to what must be created (functions, rules, the state machine, the topic).
+resolved, reduced to what must be created (functions, rules, the state machine, the topic, DynamoDB tables).
 
 Nothing here is a hand-kept copy of the stack: every name, handler, environment variable, event
 pattern and substitution comes from the template itself.
@@ -85,6 +85,18 @@ class RuleSpec:
 
 
 @dataclass
+class TableSpec:
+    """An ``AWS::DynamoDB::Table`` as CreateTable and UpdateTimeToLive take it."""
+
+    logical_id: str
+    name: str
+    key_schema: list[dict[str, str]]
+    attribute_definitions: list[dict[str, str]]
+    billing_mode: str = "PAY_PER_REQUEST"
+    ttl_attribute: str | None = None
+
+
+@dataclass
 class StackSpec:
     stack_name: str
     account_id: str
@@ -96,6 +108,7 @@ class StackSpec:
     definition: str
     topic_name: str
     outputs: dict[str, str]
+    tables: dict[str, TableSpec] = field(default_factory=dict)
 
     def arn(self, service: str, kind: str, name: str) -> str:
         sep = ":" if service in ("lambda", "states") else ""
@@ -217,6 +230,8 @@ class Resolver:
                 return f"arn:aws:iam::{self.account}:role/{name}"
             if kind == "AWS::Events::Rule":
                 return f"arn:aws:events:{self.region}:{self.account}:rule/{name}"
+            if kind == "AWS::DynamoDB::Table":
+                return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{name}"
             return self._ref_resource(logical_id)
         if attribute in ("Name", "TopicName"):
             return name
@@ -316,6 +331,7 @@ def stack_spec(
     resolver = Resolver(cfn, values, account_id, region, stack_name, list_parameters)
     functions: dict[str, FunctionSpec] = {}
     rules: list[RuleSpec] = []
+    tables: dict[str, TableSpec] = {}
     machine_name = definition = topic_name = ""
     for logical_id, resource in cfn["Resources"].items():
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
@@ -356,9 +372,17 @@ def stack_spec(
             definition = substitute(source, substitutions)
         elif kind == "AWS::SNS::Topic":
             topic_name = resolver.physical_name(logical_id)
+        elif kind == "AWS::DynamoDB::Table":
+            table = resolver.resolve(props)
+            ttl = table.get("TimeToLiveSpecification") or {}
+            tables[logical_id] = TableSpec(
+                logical_id=logical_id, name=resolver.physical_name(logical_id), key_schema=table["KeySchema"],
+                attribute_definitions=table["AttributeDefinitions"],
+                billing_mode=table.get("BillingMode", "PROVISIONED"),
+                ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None)
     outputs = {name: str(resolver.resolve(o["Value"])) for name, o in cfn.get("Outputs", {}).items()}
     return StackSpec(stack_name, account_id, region, values, functions, rules, machine_name, definition,
-                     topic_name, outputs)
+                     topic_name, outputs, tables)
 
 
 def substitute(definition: str, substitutions: dict[str, str]) -> str:

@@ -13,7 +13,8 @@ the way VPC networking does and stops at the first component that blocks it:
 * ``sg-ingress``: do the destination's security groups admit it in?
 * ``nacl-egress`` / ``nacl-ingress``: do the source's / destination's network ACLs let it out / in?
 * ``nacl-return-egress`` / ``nacl-return-ingress``: do the destination's / source's network ACLs let the
-  replies out / in, on the client's ephemeral ports?
+  replies out / in, on the client's ephemeral ports? (Between two hosts of one subnet there is no ACL
+  check: AWS evaluates network ACLs where traffic enters and leaves a subnet, not within it.)
 
 Every hop carries one plain sentence naming the component (route table, peering, security group,
 network ACL) so that the first failed hop's sentence is the explanation a person reads.
@@ -707,7 +708,8 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
     walk.ok("sg-ingress", ",".join(dst_groups), f"{groups} of {dst_label} {verb} {flow} from {src.place} "
                                                 f"({verdict.by}).")
 
-    # (f)-(h) network ACLs: out, in, and the replies both ways
+    # (f)-(h) network ACLs: out, in, and the replies both ways -- where traffic leaves and enters a subnet:
+    # AWS does not evaluate them as traffic is routed within one subnet
     service = (port, port) if number in PORTED else ALL_PORTS
     replies = EPHEMERAL_PORTS if number in PORTED else ALL_PORTS
     checks = (
@@ -716,6 +718,10 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
         ("nacl-return-egress", dst_subnet, True, src.peer, replies, True),
         ("nacl-return-ingress", src.subnet, False, destination_net, replies, True),
     )
+    if src.subnet.subnet_id == dst_subnet.subnet_id:
+        checks = ()
+        walk.ok("nacl", src.subnet.subnet_id, f"network ACLs do not apply within subnet {src.subnet.subnet_id} "
+                                              f"({snapshot.vpc_label(src.subnet.vpc_id)}): the traffic stays in it.")
     for kind, subnet, egress, other, ports, is_reply in checks:
         acl = snapshot.network_acl_of(subnet.subnet_id)
         where = f"{subnet.subnet_id} ({snapshot.vpc_label(subnet.vpc_id)})"

@@ -54,6 +54,8 @@ class Settings:
     accepter_role_name: str | None = None
     accepter_role_external_id: str | None = None
     state_machine_arn: str | None = None
+    lease_table: str | None = None
+    """The DynamoDB table of per-peering leases (``peering.once``); set for the functions that use it."""
     probe_subnet_ids: tuple[str, ...] = ()
     probe_security_group_ids: tuple[str, ...] = ()
     default_probe_port: int = 22
@@ -113,6 +115,7 @@ class Settings:
             accepter_role_name=env.get("ACCEPTER_ROLE_NAME") or None,
             accepter_role_external_id=env.get("ACCEPTER_ROLE_EXTERNAL_ID") or None,
             state_machine_arn=env.get("STATE_MACHINE_ARN") or None,
+            lease_table=env.get("LEASE_TABLE") or None,
             probe_subnet_ids=_csv(env.get("PROBE_SUBNET_IDS")),
             probe_security_group_ids=_csv(env.get("PROBE_SECURITY_GROUP_IDS")),
             default_probe_port=port,

@@ -18,10 +18,11 @@ from typing import Any
 from . import plan as planning
 from .aws.clients import Clients
 from .aws.ec2 import Ec2
+from .aws.lease import LeaseTable
 from .aws.network import subnets_and_instances
 from .aws.notify import publish
 from .config import CONSENT_TAG, EXECUTION_TAG, PROBE_TARGETS_TAG, REASON_TAG, STATUS_TAG, Settings
-from .errors import PeeringError, PeeringNotActive, PeeringNotFound, PeeringNotReady
+from .errors import InvalidInput, PeeringError, PeeringNotActive, PeeringNotFound, PeeringNotReady
 from .events import PeeringApiCallEvent, trigger_from
 from .models import (
     SIDES,
@@ -78,6 +79,16 @@ class Workflow:
         """Step Functions in the stack's own account and region."""
         return self.clients.client("stepfunctions", self.settings.stack_account_id, self.region)
 
+    def leases(self, required: bool = True) -> LeaseTable | None:
+        """The lease table (``peering.once``) in the stack's own account and region; None when the function has
+        no LEASE_TABLE setting and ``required`` is false (a stage invoked outside the stack)."""
+        if not self.settings.lease_table:
+            if required:
+                raise InvalidInput("The function has no LEASE_TABLE setting; redeploy the stack.")
+            return None
+        client = self.clients.client("dynamodb", self.settings.stack_account_id, self.region)
+        return LeaseTable(client, self.settings.lease_table)
+
     def ec2_for(self, side: VpcSide | SidePlan) -> Ec2:
         return self.ec2(side.account_id or None, side.region or None)
 
@@ -118,8 +129,9 @@ class Workflow:
                                self.settings.max_peerings_per_event)
         started, skipped = [], []
         request = {"eventName": trigger.event_name, "eventId": trigger.event_id, "eventTime": trigger.event_time}
-        for peering_id in trigger.peering_ids:  # at most one running execution per peering: see peering.once
-            result = start_once(sfn_client, self.settings.state_machine_arn or "", peering_id, request)
+        leases = self.leases() if trigger.peering_ids else None
+        for peering_id in trigger.peering_ids:  # exactly one execution per peering: see peering.once
+            result = start_once(sfn_client, leases, self.settings.state_machine_arn or "", peering_id, request)
             if result.started:
                 started.append(result.execution_arn)
             else:
@@ -128,7 +140,8 @@ class Workflow:
 
     # inspect -----------------------------------------------------------------------------------
     def inspect(self, state: WorkflowState) -> Inspection:
-        duplicate = claimed_elsewhere(self.sfn(), state)  # first: a duplicate run reads and changes nothing
+        # first: a duplicate run reads and changes nothing
+        duplicate = claimed_elsewhere(self.sfn(), self.leases(required=False), state)
         if duplicate is not None:
             return duplicate
         peering = self.read_peering(state.peering_id)
@@ -385,7 +398,15 @@ class Workflow:
             publish(sns, self.settings.topic_arn, f"Peering {state.peering_id}: {summary.status.value}",
                     summary.wire())
         self.metric(f"Peerings{summary.status.value.title().replace('-', '')}", 1)
+        self.release_lease(state)
         return summary
+
+    def release_lease(self, state: WorkflowState) -> None:
+        """Give the peering's lease back (``peering.once``) if this execution still holds it: the run has
+        reported, whichever way it ended. A no-op outside Step Functions or without a lease table."""
+        leases = self.leases(required=False)
+        if leases is not None and state.execution_arn and ":execution:" in state.execution_arn:
+            leases.release(state.peering_id, execution_name=state.execution_arn.rsplit(":", 1)[-1])
 
 
 def _probe_target_refusal(peering: Peering) -> str | None:

@@ -3,9 +3,9 @@
 Each sweep, in the stack's own account and region:
 
 1. lists the peerings pending acceptance that carry the trigger tag set to true, and starts the
-   workflow (through ``once.start_once``) for each one that has no RUNNING execution and no
-   SUCCEEDED one that did real work (a duplicate no-op run, decision ``duplicate``, does not count);
-   a FAILED run is retried by the next sweep, as a fresh tag would;
+   workflow for each one that has no RUNNING execution and no SUCCEEDED one that did real work (a
+   duplicate no-op run, decision ``duplicate``, does not count), through ``once.start_once``: only
+   when it takes the peering's lease; a FAILED run is retried by the next sweep, as a fresh tag would;
 2. finds routes in the region's route tables whose target is a peering described as gone (deleted,
    rejected, expired or failed; a peering EC2 no longer describes is never taken for gone) and removes
    the stack's own blackholes on both sides with ``cleanup.Cleanup`` - for a delete whose event was
@@ -103,7 +103,7 @@ def sweep(flow: Any, event: Any = None) -> SweepResult:
             if why_not is not None:
                 skipped.append(StartResult(peering_id=peering.peering_id, started=False, reason=why_not))
                 continue
-            result = start_once(sfn, machine, peering.peering_id, trigger)
+            result = start_once(sfn, flow.leases(), machine, peering.peering_id, trigger)
             (started if result.started else skipped).append(result)
 
     tables = inventory.route_tables(ec2.client)

@@ -47,3 +47,14 @@ def run_output(client: Any, execution_arn: str) -> Any:
         return json.loads(described.get("output") or "null")
     except ValueError:
         return None
+
+
+def run_status(client: Any, execution_arn: str) -> str | None:
+    """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE), None if it does
+    not exist (not started yet, never started, or older than Step Functions keeps closed executions)."""
+    try:
+        return client.describe_execution(executionArn=execution_arn)["status"]
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            return None
+        raise _failed(f"DescribeExecution of {execution_arn}", e) from e

@@ -21,13 +21,19 @@ def publish(client: Any, topic_arn: str, subject: str, message: dict[str, Any]) 
         raise AwsCallFailed(f"Publishing to {topic_arn} failed: {code}.") from e
 
 
-def start_execution(client: Any, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
-    """Start one execution; an execution of the same name and input is the same request (no-op)."""
+def start_execution(client: Any, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str | None:
+    """Start one execution and return its ARN; None when an execution of that name exists and this call did not
+    start it. Step Functions answers a repeated name with the same input as the running execution's start
+    (idempotent), and ExecutionAlreadyExists when that execution is closed or its input differs (StartExecution,
+    AWS API reference: "name")."""
     try:
         return client.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))[
             "executionArn"
         ]
     except ClientError as e:
-        if e.response["Error"].get("Code") == "ExecutionAlreadyExists":
-            return f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
-        raise AwsCallFailed(f"Starting the workflow failed: {e.response['Error'].get('Code')}.") from e
+        code = e.response["Error"].get("Code", "")
+        if code == "ExecutionAlreadyExists":
+            return None
+        if code in THROTTLING_CODES:
+            raise Throttled(f"Step Functions throttled StartExecution of {name} ({code}) after retries.") from e
+        raise AwsCallFailed(f"Starting the workflow failed: {code}.") from e
