@@ -136,9 +136,15 @@ def test_install_then_uninstall_leaves_moto_as_it_was():
 
 # == canaries: raw moto still differs from AWS =====================================================
 @pytest.fixture
-def raw_ec2(aws):
+def raw_ec2():
+    """moto as it is: not conftest's ``aws`` fixture, which gives mock_aws tests AWS's route states."""
+    from moto import mock_aws
+    from moto.ec2.models.route_tables import Route
+
     assert not ec2_fidelity.installed()
-    return boto3.client("ec2", region_name="us-east-1")
+    assert Route.__dict__["state"].fget.__module__.startswith("moto."), "Route.state is patched"
+    with mock_aws():
+        yield boto3.client("ec2", region_name="us-east-1")
 
 
 def test_raw_moto_shows_the_requesters_tags_to_the_accepter_account(raw_ec2):
