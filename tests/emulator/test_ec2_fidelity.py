@@ -119,6 +119,15 @@ def test_dry_run_seams_are_response_methods_without_arguments_that_never_read_dr
     assert params(validate) == ["self", "destination_cidr_block", "route_table"]
 
 
+def test_two_installs_need_two_uninstalls_as_two_emulators_in_one_process_do():
+    ec2_fidelity.install()
+    ec2_fidelity.install()
+    ec2_fidelity.uninstall()
+    assert ec2_fidelity.installed(), "the first emulator still runs"
+    ec2_fidelity.uninstall()
+    assert not ec2_fidelity.installed()
+
+
 def test_install_then_uninstall_leaves_moto_as_it_was():
     from moto.ec2.models.route_tables import Route
     from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection, VPCPeeringConnectionBackend
