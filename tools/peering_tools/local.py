@@ -10,6 +10,8 @@ sentence on stderr and exit code 2. The functions' own logs go to stderr, as ``s
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import shlex
 import signal
 import sys
@@ -129,6 +131,18 @@ def up(
                 pass
     finally:
         emulator.stop()
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> None:
+    """End the served process at once: everything it made is already stopped (server, seams; the data plane's
+    namespaces go with the process), and a full interpreter shutdown only garbage-collects moto's state: SIGTERM
+    to exit took 4.6 s idle and 13.1 s after one seed run on a loaded 2-core machine (faulthandler showed the main
+    thread "Garbage-collecting" 3 s after SIGTERM), and 1.1 s after the same run with this."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def _print_console(emulator: Emulator) -> None:
