@@ -2,7 +2,8 @@
 #   make venv    dev venv (.venv, Python 3.13) with `pip install -e '.[dev]'`
 #   make lint    ruff, cfn-lint, sam validate --lint, asl-validator
 #   make build   sam build (no Docker) into .aws-sam/
-#   make test    venv + lint + build, then pytest (extra args: make test PYTEST_ARGS='-k foo')
+#   make browser Debian chromium for the local console test (apt-get, when missing and root)
+#   make test    venv + browser + lint + build, then pytest (extra args: make test PYTEST_ARGS='-k foo')
 #   make demo    peering local demo
 #   make bench   python -m bench (if bench/ exists)
 #   make fidelity the path analysis against the kernel on 1,000 topologies -> bench/fidelity.md
@@ -59,7 +60,7 @@ PY313_BIN_DIR = $(dir $(PY313))
 CFN_TEMPLATES := $(wildcard template.yaml accepter-role.yaml)
 ASL_FILES := $(wildcard statemachine/*.asl.json)
 
-.PHONY: venv venv-sam node lint build test demo bench fidelity mutate-iam clean python313 dataplane-tools
+.PHONY: venv venv-sam node browser lint build test demo bench fidelity mutate-iam clean python313 dataplane-tools
 
 python313:
 	$(require-py313)
@@ -93,6 +94,20 @@ $(NODE_STAMP): package.json package-lock.json
 	@echo "==> npm ci (asl-validator)"
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# --- the browser of the local console's test ----------------------------------------------------
+# Debian's chromium, driven by Playwright for Python (pinned in the dev extra; `playwright install`,
+# which downloads browsers, is never run). Installed when missing and make runs as root; otherwise
+# the browser test says what is missing (skipped locally, failed under CI=true).
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> apt-get install chromium (the local console's browser test)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else echo "==> $(CHROMIUM) is missing (apt-get install chromium as root): the console's browser test will skip"; fi
 
 # --- lint ------------------------------------------------------------------------------------
 # checkov has its own venv: its pins conflict with the dev and SAM venvs.
@@ -157,7 +172,7 @@ dataplane-tools:
 	else echo "==> not installing$$missing (needs root and apt-get): the emulator will use the analysis data plane"; fi
 
 # --- test / demo / bench ---------------------------------------------------------------------
-test: venv lint build dataplane-tools
+test: venv browser lint build dataplane-tools
 	@echo "==> pytest $(PYTEST_ARGS)"
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

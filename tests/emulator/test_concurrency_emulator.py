@@ -94,20 +94,3 @@ def test_fifty_taggings_at_once_start_exactly_one_execution_and_no_no_op(emulato
     assert routes_to(ec2, net.rtb_a, pcx) == ["10.7.0.0/16"] and routes_to(ec2, net.rtb_b, pcx) == ["10.6.0.0/16"]
     table = emulator.stack.table_names["LeaseTable"]
     assert emulator.client("dynamodb").scan(TableName=table)["Items"] == [], "the report released the lease"
-
-
-def test_a_stopped_emulator_leaves_no_endpoint_to_later_in_process_invocations(monkeypatch):
-    import os
-
-    from peering_tools import inprocess
-
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    emulator = Emulator(port=0)
-    emulator.start()
-    try:
-        emulator.client("lambda").invoke(FunctionName=emulator.stack.spec.functions["IntakeFunction"].name,
-                                         Payload=b"{}")
-        assert os.environ.get("AWS_ENDPOINT_URL") == emulator.url, "handlers talk to the emulator while it runs"
-    finally:
-        emulator.stop()
-    assert "AWS_ENDPOINT_URL" not in os.environ and inprocess._process_env == {}

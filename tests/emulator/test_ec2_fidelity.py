@@ -119,6 +119,15 @@ def test_dry_run_seams_are_response_methods_without_arguments_that_never_read_dr
     assert params(validate) == ["self", "destination_cidr_block", "route_table"]
 
 
+def test_two_installs_need_two_uninstalls_as_two_emulators_in_one_process_do():
+    ec2_fidelity.install()
+    ec2_fidelity.install()
+    ec2_fidelity.uninstall()
+    assert ec2_fidelity.installed(), "the first emulator still runs"
+    ec2_fidelity.uninstall()
+    assert not ec2_fidelity.installed()
+
+
 def test_install_then_uninstall_leaves_moto_as_it_was():
     from moto.ec2.models.route_tables import Route
     from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection, VPCPeeringConnectionBackend
@@ -136,9 +145,15 @@ def test_install_then_uninstall_leaves_moto_as_it_was():
 
 # == canaries: raw moto still differs from AWS =====================================================
 @pytest.fixture
-def raw_ec2(aws):
+def raw_ec2():
+    """moto as it is: not conftest's ``aws`` fixture, which gives mock_aws tests AWS's route states."""
+    from moto import mock_aws
+    from moto.ec2.models.route_tables import Route
+
     assert not ec2_fidelity.installed()
-    return boto3.client("ec2", region_name="us-east-1")
+    assert Route.__dict__["state"].fget.__module__.startswith("moto."), "Route.state is patched"
+    with mock_aws():
+        yield boto3.client("ec2", region_name="us-east-1")
 
 
 def test_raw_moto_shows_the_requesters_tags_to_the_accepter_account(raw_ec2):

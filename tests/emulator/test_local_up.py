@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -53,23 +54,29 @@ class Server:
     process: subprocess.Popen
     url: str
     lines: queue.Queue
+    console_url: str = ""
+    """The local console's URL, from `up`'s second line."""
 
     def client(self, service: str, **kwargs):
         return boto3.client(service, region_name=kwargs.pop("region_name", REGION), endpoint_url=self.url,
                             **{**CREDENTIALS, **kwargs})
 
 
-def start_up(port: int) -> Server:
-    process = peering("up", "--port", str(port))
+def start_up(port: int, *args: str) -> Server:
+    """`peering local up` on ``port``: its stdout is the ready line, then the console line."""
+    process = peering("up", "--port", str(port), *args)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     try:
         first = lines.get(timeout=READY_TIMEOUT)
+        second = lines.get(timeout=10)
     except queue.Empty:
         process.kill()
-        pytest.fail(f"`peering local up` printed no ready line within {READY_TIMEOUT:.0f} s: {process.stderr.read()}")
+        pytest.fail(f"`peering local up` did not print its two lines within {READY_TIMEOUT:.0f} s: "
+                    f"{process.stderr.read()}")
     assert first == f"ready: http://127.0.0.1:{port}\n"
-    return Server(process, f"http://127.0.0.1:{port}", lines)
+    assert re.fullmatch(r"console: http://127\.0\.0\.1:\d+/ \(.*\)\n", second), second
+    return Server(process, f"http://127.0.0.1:{port}", lines, second.split()[1])
 
 
 def stop(process: subprocess.Popen) -> int:
@@ -89,7 +96,7 @@ def server() -> Iterator[Server]:
     finally:
         assert stop(running.process) == 0, "`peering local up` must exit 0 on SIGTERM"
         time.sleep(0.2)  # let the reader thread drain what is left
-        assert running.lines.empty(), "stdout carries only the ready line; the functions' logs go to stderr"
+        assert running.lines.empty(), "stdout carries only the ready and console lines; logs go to stderr"
 
 
 def tags_of(ec2, pcx: str) -> dict[str, str]:
@@ -235,12 +242,12 @@ def test_calls_made_with_assumed_role_credentials_put_cloudtrail_events_on_that_
     assert "errorCode" not in detail
 
 
-def test_up_prints_exactly_one_line_and_exits_0_on_sigint():
+def test_up_prints_exactly_its_two_lines_and_exits_0_on_sigint():
     running = start_up(free_port())
     running.process.send_signal(signal.SIGINT)
     assert running.process.wait(timeout=20) == 0
     time.sleep(0.2)  # let the reader thread drain what is left
-    assert running.lines.empty(), "stdout carries only the ready line"
+    assert running.lines.empty(), "stdout carries only the ready and console lines"
 
 
 def test_up_on_a_busy_port_is_a_one_line_error_and_exit_2():

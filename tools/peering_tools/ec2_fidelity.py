@@ -205,6 +205,7 @@ def _answering_dry_run(name: str) -> Callable[[EC2Response], Any]:
 # -- install / uninstall ---------------------------------------------------------------------------
 _saved: dict[str, Any] = {}
 _lock = threading.Lock()
+_users = 0  # running emulators: the seams go back when the last one stops
 
 
 def installed() -> bool:
@@ -214,7 +215,9 @@ def installed() -> bool:
 def install() -> None:
     """Patch the seams (idempotent). ``EC2Response.call_action`` is wrapped as it is now: install after
     any other wrapper of it and uninstall before that wrapper is removed."""
+    global _users
     with _lock:
+        _users += 1
         if _saved:
             return
         _saved["call_action"] = EC2Response.call_action
@@ -230,14 +233,17 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Put every seam back as ``install`` found it."""
+    """Put every seam back as ``install`` found it, once every ``install`` has been undone."""
+    global _users
     with _lock:
-        if not _saved:
+        _users = max(0, _users - 1)
+        if not _saved or _users:
             return
-        if _saved["EC2Response.call_action"] is None:
-            del EC2Response.call_action
-        else:
-            EC2Response.call_action = _saved["EC2Response.call_action"]
+        if EC2Response.__dict__.get("call_action") is _calling_call_action:  # else someone wrapped it since
+            if _saved["EC2Response.call_action"] is None:
+                del EC2Response.call_action
+            else:
+                EC2Response.call_action = _saved["EC2Response.call_action"]
         del VPCPeeringConnection.get_tags
         VPCPeeringConnectionBackend.create_vpc_peering_connection = _saved["create_vpc_peering_connection"]
         Route.state = _saved["Route.state"]

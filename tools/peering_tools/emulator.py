@@ -23,6 +23,9 @@ EC2 behaviours where moto 5.2.5 differs from AWS (tags per account and region, o
 blackhole routes, DryRun) are corrected by ``ec2_fidelity`` while an emulator runs, and a request
 signed for a region AWS does not have gets AWS's 403 (``regions.RegionGuard``), not moto's 500.
 
+The deployed stack is also recorded in the emulator's CloudFormation (``local_stack``, public API
+calls only), and the local console (``console``) is served on a second loopback port.
+
 Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
 regions from the client's request signature. Nothing here prints.
 """
@@ -54,10 +57,12 @@ from . import (
     emulated_network,
     eventpattern,
     inprocess,
+    local_stack,
     regions,
     template,
     timewarp,
 )
+from .console import server as console_server
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +197,7 @@ class Emulator:
 
     def __init__(self, port: int = 5000, parameter_overrides: dict[str, str] | None = None,
                  account: str = DEFAULT_ACCOUNT, region: str = "us-east-1", stack_name: str = "peering-autopilot",
-                 data_plane: str = "analysis"):
+                 data_plane: str = "analysis", console_port: int | None = 0):
         if account != DEFAULT_ACCOUNT:
             raise EmulatorError(f"The stack can only be deployed in moto's default account {DEFAULT_ACCOUNT}: "
                                 "Step Functions in moto invokes Lambda as that account.")
@@ -208,6 +213,11 @@ class Emulator:
         ``data_plane_note`` saying why), 'analysis' (the probe's connects answered by the path analysis)."""
         self.data_plane_note = ""
         self.netns: Any = None
+        self.console_port = console_port
+        """Loopback port of the local console (0: a free one; None: no console)."""
+        self.console: console_server.ConsoleServer | None = None
+        self.outputs: dict[str, str] = {}
+        """The stack's outputs as `describe-stacks` shows them."""
 
     @property
     def url(self) -> str:
@@ -242,6 +252,7 @@ class Emulator:
         inprocess.set_process_env(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
                                   AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"])
         timewarp.compress(TIME_FACTOR)
+        self._start_console()
         self._deploy(spec)
         self._install_network(spec.functions["ProbeFunction"].name)
         return self.url
@@ -282,9 +293,36 @@ class Emulator:
     def _deploy(self, spec: template.StackSpec) -> None:
         session = boto3.session.Session(region_name=self.region, **CREDENTIALS)
         self.stack = deploy.deploy(spec, session=session, endpoint_url=self.url)
+        self._register_stack(spec)
+
+    # -- the local stack record and the local console (see local_stack and console) ----------------
+    @property
+    def console_url(self) -> str | None:
+        return self.console.url if self.console else None
+
+    def _start_console(self) -> None:
+        if self.console_port is not None and self.console is None:
+            try:
+                self.console = console_server.ConsoleServer(
+                    console_server.ConsoleData(self.url, self.region, self.stack_name, client=self.client),
+                    host=HOST, port=self.console_port)
+            except OSError as e:
+                raise EmulatorError(f"The console's port {self.console_port} on {HOST} is not available "
+                                    f"({e.strerror or e}).") from e
+            self.console.start()
+
+    def _stop_console(self) -> None:
+        if self.console is not None:
+            self.console.stop()
+            self.console = None
+
+    def _register_stack(self, spec: template.StackSpec) -> None:
+        console = f"{self.console_url}#/executions" if self.console_url else None
+        self.outputs = local_stack.register(self.client("cloudformation"), spec, console)
 
     def stop(self) -> None:
         """Stop serving and put every patched seam back."""
+        self._stop_console()
         if self._server is not None:
             self._server.stop()
             self._server = None

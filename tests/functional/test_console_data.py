@@ -1,0 +1,61 @@
+"""The console's view of the two VPCs (ConsoleData.network) against moto in-process: both sides read with
+the layer's read_snapshot, routes through the peering flagged, a side the stack's credentials cannot see
+said in one line instead of drawn empty."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import boto3
+
+from peering_tools import seed
+from peering_tools.console.data import ConsoleData
+from peering_tools.executions import ExecutionRow, VpcRef
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def data() -> ConsoleData:
+    return ConsoleData("http://127.0.0.1:1", REGION, "peering-autopilot",
+                       client=lambda service, **kw: boto3.client(service, region_name=kw.get("region_name", REGION)))
+
+
+def row(pcx: str, requester: VpcRef, accepter: VpcRef) -> ExecutionRow:
+    return ExecutionRow(peering_id=pcx, requester=requester, accepter=accepter, status="verified", stage="verify",
+                        start_date=datetime.now(UTC), duration_seconds=1.0, execution_arn="arn:x",
+                        execution_status="SUCCEEDED")
+
+
+def test_both_vpcs_their_tables_and_the_routes_through_the_peering(aws):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    net = seed.build(ec2)
+    pcx = seed.request_peering(ec2, net, tagged=False)
+    ec2.create_route(RouteTableId=net.rtb_b, DestinationCidrBlock="10.6.0.0/16", VpcPeeringConnectionId=pcx)
+
+    view = data().network(row(pcx, VpcRef(vpc_id=net.vpc_a, account_id=ACCOUNT, region=REGION),
+                              VpcRef(vpc_id=net.vpc_b, account_id=ACCOUNT, region=REGION)))
+
+    assert view["unreadable"] == []
+    assert view["peering"]["peeringId"] == pcx and view["peering"]["state"] == "pending-acceptance"
+    a, b = view["vpcs"]
+    assert (a["role"], a["name"], a["cidrs"]) == ("requester", "peeringVPC-A", ["10.6.0.0/16"])
+    assert (b["role"], b["name"], b["cidrs"]) == ("accepter", "peeringVPC-B", ["10.7.0.0/16"])
+    assert [i["ips"] for i in b["instances"]] == [[net.ip_b]]
+    table_b = next(t for t in b["routeTables"] if t["routeTableId"] == net.rtb_b)
+    assert [(r["destination"], r["viaPeering"]) for r in table_b["routes"] if r["viaPeering"]] == [
+        ("10.6.0.0/16", True)]
+    table_a = next(t for t in a["routeTables"] if t["routeTableId"] == net.rtb_a)
+    assert not any(r["viaPeering"] for r in table_a["routes"])
+
+
+def test_a_side_the_stacks_credentials_cannot_see_is_said_not_drawn_empty(aws):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    net = seed.build(ec2)
+    pcx = seed.request_peering(ec2, net, tagged=False)
+
+    view = data().network(row(pcx, VpcRef(vpc_id=net.vpc_a, account_id=ACCOUNT, region=REGION),
+                              VpcRef(vpc_id="vpc-0123456789abcdef0", account_id="222222222222", region="eu-west-1")))
+
+    assert [v["role"] for v in view["vpcs"]] == ["requester"]
+    assert view["unreadable"] == ["vpc-0123456789abcdef0: not visible to the stack's account in eu-west-1"]
