@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
+import botocore.client
 import pytest
 from moto import mock_aws
 
-from peering_tools import deploy, emulated_network, seed, template, timewarp
+from peering_tools import deploy, emulated_network, inprocess, seed, template, timewarp
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -47,6 +50,42 @@ def aws() -> Iterator[None]:
     """Raw moto (the canaries need it as it is)."""
     with mock_aws(config=MOTO_CONFIG):
         yield
+
+
+_handler: contextvars.ContextVar[str | None] = contextvars.ContextVar("handler", default=None)
+
+
+def record_handler_calls(monkeypatch: pytest.MonkeyPatch,
+                         on_call: Callable[[str, Any, str, dict, Callable[[str, dict], dict]], None],
+                         on_invoke: Callable[[str], None] = lambda function: None) -> None:
+    """Report every boto3 call made inside an in-process handler (its worker threads included):
+    ``on_call(function, client, operation, params, unrecorded_call)``, before the call is made;
+    ``unrecorded_call(operation, params)`` makes a call on the same client that is not reported."""
+    original_module = inprocess._module
+    original_call = botocore.client.BaseClient._make_api_call
+
+    def module(code_dir, handler):
+        fn = original_module(code_dir, handler)
+
+        def wrapped(event, context):
+            token = _handler.set(context.function_name)  # follows the handler into its worker threads
+            on_invoke(context.function_name)
+            try:
+                return fn(event, context)
+            finally:
+                _handler.reset(token)
+
+        return wrapped
+
+    def make_api_call(self, operation_name, api_params):
+        function = _handler.get()
+        if function:
+            on_call(function, self, operation_name, api_params,
+                    lambda op, params: original_call(self, op, params))
+        return original_call(self, operation_name, api_params)
+
+    monkeypatch.setattr(inprocess, "_module", module)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
 
 
 def consent(ec2, vpc_id: str, *accepts: str) -> None:

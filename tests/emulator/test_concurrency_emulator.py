@@ -7,29 +7,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from peering_tools import seed
-from peering_tools.emulator import Emulator
 from tests.emulator.test_local_up import routes_to
 
 pytestmark = pytest.mark.emulator
 
 DUPLICATES = 50
 TIMEOUT = 60.0
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    running = Emulator(port=0)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def settled(sfn, machine: str, pcx: str) -> list[dict]:

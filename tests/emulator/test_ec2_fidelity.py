@@ -22,7 +22,6 @@ AWS's behaviour, as pinned here:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -192,17 +191,6 @@ def test_raw_moto_creates_a_route_when_dry_run_is_set(raw_ec2):
 
 
 # == through boto3 against a running emulator ======================================================
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    running = Emulator(port=0)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-    assert not ec2_fidelity.installed()
-
-
 @pytest.fixture
 def ec2(emulator: Emulator):
     return emulator.client("ec2")

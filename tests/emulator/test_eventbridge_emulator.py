@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
@@ -24,16 +23,6 @@ pytestmark = pytest.mark.emulator
 REGION = "us-east-1"
 BAD_PATTERN = '{"source": ["aws.ec2"], "detail": {"state": [{"contains": "run"}]}}'
 BAD_REASON = "Unrecognized match type contains"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    running = Emulator(port=0)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def aws(emulator: Emulator, *args: str) -> subprocess.CompletedProcess:

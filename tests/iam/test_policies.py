@@ -10,13 +10,10 @@ requester condition and skip condition.
 
 from __future__ import annotations
 
-import contextvars
-
-import botocore.client
 import pytest
 
-from peering_tools import inprocess
 from peering_tools.iampolicy import ALLOW, Request, allowed, evaluate
+from tests.conftest import record_handler_calls
 from tests.iam.policies import ACCOUNT, REGION, Ec2State, ec2_arn, requests_for, resolver, role_statements, tag_context
 from tests.workflow.test_least_privilege import _exercise
 
@@ -24,39 +21,17 @@ PEER = "222222222222"
 OTHER = "999999999999"
 PCX = "pcx-0123456789abcdef0"
 
-_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
-
-
 @pytest.fixture
 def recorded_requests(monkeypatch):
     """Per function: the authorization requests of every call made inside its handler."""
     found: dict[str, list[tuple[str, list[Request]]]] = {}
-    original_module = inprocess._module
-    original_call = botocore.client.BaseClient._make_api_call
 
-    def module(code_dir, handler):
-        fn = original_module(code_dir, handler)
+    def on_call(function, client, operation, params, unrecorded):
+        service = client._service_model.signing_name
+        requests = requests_for(service, operation, params, client.meta.region_name, Ec2State(unrecorded))
+        found.setdefault(function, []).append((f"{service}:{operation}", requests))
 
-        def wrapped(event, context):
-            token = _current.set(context.function_name)
-            try:
-                return fn(event, context)
-            finally:
-                _current.reset(token)
-
-        return wrapped
-
-    def make_api_call(self, operation_name, api_params):
-        function = _current.get()
-        if function:
-            state = Ec2State(lambda op, params: original_call(self, op, params))
-            service = self._service_model.signing_name
-            requests = requests_for(service, operation_name, api_params, self.meta.region_name, state)
-            found.setdefault(function, []).append((f"{service}:{operation_name}", requests))
-        return original_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(inprocess, "_module", module)
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+    record_handler_calls(monkeypatch, on_call)
     return found
 
 

@@ -6,46 +6,23 @@ template. Every call must be allowed, every EC2 mutation and every DynamoDB acti
 must have been used, and DynamoDB actions are allowed on the lease table only.
 """
 
-import contextvars
 import fnmatch
 
-import botocore.client
 import pytest
 
-from peering_tools import inprocess, seed, template
-from tests.conftest import consent
+from peering_tools import seed, template
+from tests.conftest import consent, record_handler_calls
 from tests.template.test_template import MUTATIONS, _actions, _statements
-
-_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
 
 
 @pytest.fixture
 def recorded_calls(monkeypatch):
     calls: dict[str, set[str]] = {}
-    original_module = inprocess._module
-    original_call = botocore.client.BaseClient._make_api_call
 
-    def module(code_dir, handler):
-        fn = original_module(code_dir, handler)
+    def on_call(function, client, operation, params, _unrecorded):
+        calls.setdefault(function, set()).add(f"{client._service_model.signing_name}:{operation}")
 
-        def wrapped(event, context):
-            token = _current.set(context.function_name)  # follows the handler into its worker threads
-            calls.setdefault(context.function_name, set())
-            try:
-                return fn(event, context)
-            finally:
-                _current.reset(token)
-
-        return wrapped
-
-    def make_api_call(self, operation_name, api_params):
-        function = _current.get()
-        if function:
-            calls.setdefault(function, set()).add(f"{self._service_model.signing_name}:{operation_name}")
-        return original_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(inprocess, "_module", module)
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+    record_handler_calls(monkeypatch, on_call, on_invoke=lambda function: calls.setdefault(function, set()))
     return calls
 
 
