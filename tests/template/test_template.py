@@ -170,6 +170,16 @@ def test_tags_are_limited_to_the_automations_own_keys(cfn):
     assert policy["Condition"] == {"ForAllValues:StringLike": {"aws:TagKeys": ["peering-automation/*"]}}
 
 
+def test_only_the_report_may_delete_a_tag_and_only_the_reason_tag_never_all_tags(cfn):
+    roles = [k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
+    deleting = {role: [s for s in _statements(cfn, role) if "ec2:DeleteTags" in _actions(s)] for role in roles}
+    assert {role for role, found in deleting.items() if found} == {"ReportFunctionRole"}
+    (statement,) = deleting["ReportFunctionRole"]
+    assert statement["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": ["peering-automation/reason"]},
+                                      "Null": {"aws:TagKeys": "false"}}
+    assert "vpc-peering-connection/*" in json.dumps(statement["Resource"])
+
+
 def test_only_the_tables_not_opted_out_can_be_changed(cfn):
     for role in ("ApplyRoutesFunctionRole", "RollbackFunctionRole"):
         tables = [s for s in _statements(cfn, role) if "route-table" in json.dumps(s.get("Resource"))]

@@ -59,11 +59,15 @@ def _exercise(stack, ec2, network, monkeypatch):
     from tests.conftest import load_event
 
     pcx = seed.request_peering(ec2, network)
+    # an earlier failed run left its reason: this run ends verified and the report removes it (DeleteTags)
+    ec2.create_tags(Resources=[pcx], Tags=[{"Key": "peering-automation/reason", "Value": "An earlier failure."}])
     event = load_event("create-tags-peering.json")
     event["detail"]["requestParameters"]["resourcesSet"]["items"] = [{"resourceId": pcx}]
     started = json.loads(boto3.client("lambda").invoke(FunctionName="peering-autopilot-IntakeFunction",
                                                        Payload=json.dumps(event))["Payload"].read())["started"]
     assert stack.wait(started[0])["status"] == "SUCCEEDED"
+    assert "peering-automation/reason" not in {t["Key"] for t in ec2.describe_vpc_peering_connections(
+        VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0].get("Tags", [])}
     stack.run(seed.request_peering(ec2, network, tagged=False), "refused")
     other = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     doomed = ec2.create_vpc_peering_connection(

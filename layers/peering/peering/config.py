@@ -14,6 +14,7 @@ EXECUTION_TAG = "peering-automation/execution"
 REASON_TAG = "peering-automation/reason"
 SKIP_TAG = "peering-automation/skip"
 PROBE_TARGETS_TAG = "peering-automation/probe-targets"
+VERIFY_DIRECTION_TAG = "peering-automation/verify-direction"
 DEFAULT_TRIGGER_TAG = "peering-automation/auto-accept"
 
 
