@@ -1,5 +1,11 @@
 """Path analysis: can a source reach ``ip:port`` through a peering, and if not, what blocks it. Pure.
 
+:func:`analyze` is the one definition of a reachable flow used everywhere (Verify, the emulated network,
+``peering diagnose``): the **request path** is open and **its reply path** is open. Security groups are
+stateful, so the reply needs no rule of its own; the reply path is the route back and the network ACLs
+(stateless) for the replies on the client's ephemeral ports. A connection in the opposite direction
+(the destination opening one to the source) is another flow, never part of this one.
+
 The input is a :class:`Snapshot` of ``describe_*`` data (the adapter ``peering.aws.network`` reads it);
 no boto3 and no I/O here, so every rule is tested with plain values. :func:`analyze` walks the path
 the way VPC networking does and stops at the first component that blocks it:
@@ -707,7 +713,7 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
     walk.ok("sg-ingress", ",".join(dst_groups), f"{groups} of {dst_label} {verb} {flow} from {src.place} "
                                                 f"({verdict.by}).")
 
-    # (f)-(h) network ACLs: out, in, and the replies both ways
+    # (f)-(h) network ACLs: the request out and in, its replies out and in
     service = (port, port) if number in PORTED else ALL_PORTS
     replies = EPHEMERAL_PORTS if number in PORTED else ALL_PORTS
     checks = (
@@ -745,6 +751,6 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
         return walk.block(kind, acl.acl_id, f"{head} denies {flow} {direction}{peer_part} ({cause}).")
 
     through = f"through {crossing.peering_id}" if crossing else f"within {snapshot.vpc_label(src.subnet.vpc_id)}"
-    summary = (f"{dst_label} is reachable on {flow} from {src.label} {through}: routes, security groups and "
-               "network ACLs admit it both ways.")
+    summary = (f"{dst_label} is reachable on {flow} from {src.label} {through}: the request path and its reply "
+               "path are open (routes, security groups, network ACLs).")
     return PathResult(True, tuple(walk.hops), summary)
