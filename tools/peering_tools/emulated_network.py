@@ -1,9 +1,10 @@
 """The emulated network: the probe's TCP connects answered from the emulator's own EC2 state.
 
 No packet leaves the machine. A connect from the probe function (its VpcConfig: subnet and security
-groups) to ``host:port`` succeeds when the project's path analysis finds the path open both ways and a
-running instance or in-use network interface holds that address; anything else times out, as a
-dropped SYN does in a VPC. Whatever listens on the port is assumed to (there are no processes here).
+groups) to ``host:port`` succeeds when the project's path analysis (``peering.analysis.analyze``, the one
+definition of a reachable flow) finds its request path and its reply path open and a running instance or
+in-use network interface holds that address; anything else times out, as a dropped SYN does in a VPC. Whatever
+listens on the port is assumed to (there are no processes here).
 """
 
 from __future__ import annotations

@@ -889,6 +889,7 @@ def outcome_lines(detail: ExecutionDetail) -> list[str]:
         v = outcome.verification
         verdict = ("reachable" if v.get("reachable") else "NOT reachable") if v.get("performed") else "not performed"
         lines.append(f"verification: {verdict}: {v.get('reason', '')}")
+        lines += [f"  information: {line}" for line in v.get("information") or []]
     if outcome.rollback_ran:
         lines.append(f"rollback: removed {len(outcome.routes_removed)} route(s)")
         lines += [f"  {r}" for r in outcome.routes_removed]

@@ -252,12 +252,22 @@ class Endpoint:
     ip: str | None = None
 
 
+REPLY_KINDS = frozenset({"route-back", "nacl-return-egress", "nacl-return-ingress"})
+"""The hops of the reply path (the route back, the network ACLs for the replies); every other hop is on the
+request path. Security groups are stateful: they have no reply hop."""
+
+
 @dataclass(frozen=True, slots=True)
 class Hop:
     kind: str
     component: str
     passed: bool
     sentence: str
+
+    @property
+    def path(self) -> str:
+        """'request path' or 'reply path'."""
+        return "reply path" if self.kind in REPLY_KINDS else "request path"
 
 
 @dataclass(frozen=True)
@@ -284,7 +294,8 @@ class PathResult:
             "reachable": self.reachable,
             "reason": self.reason,
             "blockedBy": blocked.component if blocked else None,
-            "hops": [{"kind": h.kind, "component": h.component, "passed": h.passed, "sentence": h.sentence}
+            "hops": [{"kind": h.kind, "path": h.path, "component": h.component, "passed": h.passed,
+                      "sentence": h.sentence}
                      for h in self.hops],
         }
 
