@@ -1,0 +1,85 @@
+"""The tutorial as a user types it, with the AWS CLI against `peering local up`: two VPCs, a subnet, a
+security group and an instance each, only B's group opening tcp/22 (and ICMP) from A's range, A's group
+opening SSH to the operator's own address only; then the peering request and the trigger tag. A → B is
+the flow the tutorial checks, so the run ends `verified`; the reverse connection B → A:22, which nobody
+asked for, is blocked and shows as information in `peering executions show`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.emulator.test_local_up import (
+    REGION,
+    child_env,
+    free_port,
+    start_up,
+    stop,
+    wait_for_executions,
+    wait_for_status,
+)
+
+pytestmark = pytest.mark.emulator
+
+
+class Cli:
+    """`aws --endpoint-url URL --region us-east-1 --output text ...`; keeps every command it ran."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.commands: list[str] = []
+
+    def __call__(self, *args: str) -> str:
+        self.commands.append("aws " + " ".join(args))
+        done = subprocess.run([sys.executable, "-m", "awscli", *args, "--endpoint-url", self.url, "--region", REGION,
+                               "--output", "text"], capture_output=True, text=True, timeout=60, env=child_env())
+        assert done.returncode == 0, (args, done.stderr)
+        return done.stdout.strip()
+
+
+def build_tutorial(aws: Cli) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    image = aws("ec2", "describe-images", "--owners", "amazon", "--query", "Images[0].ImageId")
+    for side, cidr, subnet_cidr in (("A", "10.6.0.0/16", "10.6.1.0/24"), ("B", "10.7.0.0/16", "10.7.1.0/24")):
+        vpc = aws("ec2", "create-vpc", "--cidr-block", cidr, "--query", "Vpc.VpcId")
+        subnet = aws("ec2", "create-subnet", "--vpc-id", vpc, "--cidr-block", subnet_cidr, "--query", "Subnet.SubnetId")
+        group = aws("ec2", "create-security-group", "--group-name", f"instance-{side}", "--description",
+                    f"instance {side}", "--vpc-id", vpc, "--query", "GroupId")
+        ids.update({f"vpc_{side}": vpc, f"subnet_{side}": subnet, f"sg_{side}": group})
+    aws("ec2", "authorize-security-group-ingress", "--group-id", ids["sg_A"], "--protocol", "tcp", "--port", "22",
+        "--cidr", "203.0.113.10/32")
+    aws("ec2", "authorize-security-group-ingress", "--group-id", ids["sg_B"], "--protocol", "tcp", "--port", "22",
+        "--cidr", "10.6.0.0/16")
+    aws("ec2", "authorize-security-group-ingress", "--group-id", ids["sg_B"], "--protocol", "icmp", "--port", "-1",
+        "--cidr", "10.6.0.0/16")
+    for side in ("A", "B"):
+        ids[f"ip_{side}"] = aws("ec2", "run-instances", "--image-id", image, "--instance-type", "t3.micro",
+                                "--subnet-id", ids[f"subnet_{side}"], "--security-group-ids", ids[f"sg_{side}"],
+                                "--query", "Instances[0].PrivateIpAddress")
+    ids["pcx"] = aws("ec2", "create-vpc-peering-connection", "--vpc-id", ids["vpc_A"], "--peer-vpc-id", ids["vpc_B"],
+                     "--query", "VpcPeeringConnection.VpcPeeringConnectionId")
+    aws("ec2", "create-tags", "--resources", ids["pcx"], "--tags", "Key=peering-automation/auto-accept,Value=true")
+    return ids
+
+
+def test_the_tutorial_built_with_the_aws_cli_ends_verified_with_the_reverse_leg_as_information():
+    server = start_up(free_port())
+    try:
+        aws = Cli(server.url)
+        ids = build_tutorial(aws)
+
+        assert wait_for_status(server.client("ec2"), ids["pcx"]) == "verified", aws.commands
+        assert [e["status"] for e in wait_for_executions(server, ids["pcx"])] == ["SUCCEEDED"]
+        shown = subprocess.run(
+            [sys.executable, "-m", "peering_tools.cli", "executions", "show", ids["pcx"], "--endpoint-url",
+             server.url, "--region", REGION], capture_output=True, text=True, timeout=60, env=child_env())
+        assert shown.returncode == 0, shown.stderr
+        information = [line.strip() for line in shown.stdout.splitlines() if "information:" in line]
+        assert len(information) == 1, shown.stdout
+        assert f"→ {ids['ip_A']}:22 is blocked: security group {ids['sg_A']} (instance-A)" in information[0]
+        assert "verification: reachable" in shown.stdout
+    finally:
+        assert stop(server.process) == 0
