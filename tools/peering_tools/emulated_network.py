@@ -17,6 +17,8 @@ from peering.analysis import analyze, endpoint_for_ip, endpoint_for_subnet
 from peering.aws.network import read_snapshot
 from peering.models import ProbeResult, ProbeTarget
 
+from . import inprocess
+
 ClientFactory = Callable[[str], Any]
 EMULATED_LATENCY_MS = 0.5
 
@@ -27,7 +29,9 @@ class EmulatedNetwork:
         self.probe_function_name = probe_function_name
 
     def _probe_placement(self) -> tuple[str, tuple[str, ...]] | None:
-        config = self.client("lambda").get_function_configuration(FunctionName=self.probe_function_name)
+        """The VpcConfig of the probe function that is connecting (the stack's own when none is known)."""
+        name = inprocess.current_function() or self.probe_function_name
+        config = self.client("lambda").get_function_configuration(FunctionName=name)
         vpc = config.get("VpcConfig") or {}
         subnets = vpc.get("SubnetIds") or []
         return (subnets[0], tuple(vpc.get("SecurityGroupIds") or ())) if subnets else None

@@ -9,6 +9,7 @@ local emulator share it.
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import os
@@ -26,6 +27,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from . import LAYER_DIR
 
 SEAM = (LambdaSimpleBackend, "invoke")
+_current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
 _original_invoke = LambdaSimpleBackend.invoke
 _lock = threading.RLock()
 _modules: dict[Path, types.ModuleType] = {}
@@ -107,6 +109,7 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
         os.environ["AWS_REGION"] = self.region_name
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = fn.function_name
     raw = body.decode() if isinstance(body, bytes) else (body or "{}")
+    token = _current_function.set(fn.function_name)
     try:
         event = json.loads(raw) if raw else {}
         handler = _module(code_dir, fn.handler)
@@ -119,6 +122,14 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
             "errorType": type(e).__name__,
             "stackTrace": traceback.format_exception(e)[-5:],
         }).encode()
+    finally:
+        _current_function.reset(token)
+
+
+def current_function() -> str | None:
+    """The name of the function whose handler runs in this context (and in the threads it hands its context
+    to): the emulated network asks it which probe is connecting, as a real socket knows its ENI."""
+    return _current_function.get()
 
 
 def install() -> None:

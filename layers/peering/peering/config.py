@@ -15,6 +15,8 @@ REASON_TAG = "peering-automation/reason"
 SKIP_TAG = "peering-automation/skip"
 PROBE_TARGETS_TAG = "peering-automation/probe-targets"
 VERIFY_DIRECTION_TAG = "peering-automation/verify-direction"
+PROBE_VPC_TAG = "peering-automation/probe-vpc"
+"""On a probe function deployed for one VPC (probe.yaml): the VPC it speaks for."""
 DEFAULT_TRIGGER_TAG = "peering-automation/auto-accept"
 
 
@@ -44,6 +46,8 @@ class Settings:
     state_machine_arn: str | None = None
     probe_subnet_ids: tuple[str, ...] = ()
     probe_security_group_ids: tuple[str, ...] = ()
+    probe_function_arn: str | None = None
+    """The probe built into the stack (attached to ProbeSubnetIds)."""
     default_probe_port: int = 22
     max_probe_targets: int = 5
     probe_timeout_seconds: float = 3.0
@@ -97,6 +101,7 @@ class Settings:
             state_machine_arn=env.get("STATE_MACHINE_ARN") or None,
             probe_subnet_ids=_csv(env.get("PROBE_SUBNET_IDS")),
             probe_security_group_ids=_csv(env.get("PROBE_SECURITY_GROUP_IDS")),
+            probe_function_arn=env.get("PROBE_FUNCTION_ARN") or None,
             default_probe_port=port,
             max_probe_targets=max_targets,
             probe_timeout_seconds=probe_timeout,

@@ -125,6 +125,13 @@ def source_endpoint(snapshot: Snapshot, peering: Peering, side: Side, probe: Pro
     return endpoint_for_ip(snapshot, interface.ips[0]) if interface else None
 
 
+def probe_runs(plan: ProbeRound | None, runs: Sequence[ProbeRound] = ()) -> dict[Side, ProbeRound]:
+    """Each side's probe round: the rounds the probes returned, else the plan's (without results yet)."""
+    chosen = list(runs) or (plan.runs if plan is not None and plan.runs else
+                            [plan] if plan is not None and plan.applicable else [])
+    return {r.source_side: r for r in chosen if r.applicable and r.source_side}
+
+
 def analyze_flow(snapshot: Snapshot, source: Endpoint, flow: Flow, peering_id: str) -> PathResult:
     port = ICMP_ECHO if flow.protocol == "icmp" else flow.target.port
     return analyze(snapshot, source, flow.target.host, port, peering_id, flow.protocol)
@@ -141,17 +148,19 @@ def _verdict(result: PathResult, source: str, flow: Flow) -> PathVerdict:
                        reason=_sentence(result.reason), hops=[h.sentence for h in result.hops], asked=flow.asked)
 
 
-def _is_probed(flow: Flow, probe: ProbeRound | None) -> bool:
-    """Whether the live probe sent this flow (an asked tcp flow from the probe's side)."""
-    return (probe is not None and probe.applicable and flow.asked and flow.protocol == "tcp"
-            and flow.source_side == probe.source_side and flow.target in probe.targets)
+def _is_probed(flow: Flow, by_side: dict[Side, ProbeRound]) -> bool:
+    """Whether a live probe sent this flow (an asked tcp flow from a side with a probe)."""
+    run = by_side.get(flow.source_side)
+    return run is not None and flow.asked and flow.protocol == "tcp" and flow.target in run.targets
 
 
-def judge(snapshot: Snapshot, peering: Peering, flows: Sequence[Flow], probe: ProbeRound | None,
-          probe_failure: str | None = None) -> Verification:
-    """The verdict over the run's flows: the probe's results for the flows it sent, the path analysis for
-    every flow (explaining the probe, deciding the rest). Unasked flows only add information."""
-    sources = {side: source_endpoint(snapshot, peering, side, probe) for side in SIDES}
+def judge(snapshot: Snapshot, peering: Peering, flows: Sequence[Flow], plan: ProbeRound | None,
+          probe_failure: str | None = None, runs: Sequence[ProbeRound] = ()) -> Verification:
+    """The verdict over the run's flows: the probes' results for the flows they sent (``runs``: each probe's
+    last round; the plan's own round when there is only that), the path analysis for every flow (explaining
+    a probe's miss, deciding the rest). Unasked flows only add information."""
+    by_side = probe_runs(plan, runs)
+    sources = {side: source_endpoint(snapshot, peering, side, by_side.get(side)) for side in SIDES}
     analysed: list[tuple[Flow, PathVerdict]] = []
     unanalysable: list[Flow] = []
     for flow in flows:
@@ -164,31 +173,32 @@ def judge(snapshot: Snapshot, peering: Peering, flows: Sequence[Flow], probe: Pr
     paths = [p for _, p in analysed]
     information = [_sentence(f"Not asked, for information: {p.source} → {p.destination} is blocked: "
                              f"{p.reason.rstrip('.')}") for p in paths if not p.asked and not p.reachable]
-    probed = probe is not None and probe.applicable
+    probed = bool(by_side)
+    results = [r for side in SIDES if side in by_side for r in by_side[side].results]
     done = {"performed": True, "probe_applicable": probed, "paths": paths, "information": information}
 
-    if probe is not None and probed:
+    if probed:
         if probe_failure is not None:
             return Verification(reachable=False, reason=_sentence(f"The probe function failed ({probe_failure})"),
                                 **done)
-        done["probe_results"] = probe.results
-        failed = next((r for r in probe.results if not r.reachable), None)
-        if failed is not None or not probe.results:
-            explained = next((p for f, p in analysed if _is_probed(f, probe) and failed is not None
+        done["probe_results"] = results
+        failed = next((r for r in results if not r.reachable), None)
+        if failed is not None or any(not r.results for r in by_side.values()):
+            explained = next((p for f, p in analysed if _is_probed(f, by_side) and failed is not None
                               and f.target == failed.target), None)
             if explained is not None and not explained.reachable:
                 reason = explained.reason
             elif failed is None:
-                reason = "The probe returned no result."
+                reason = "A probe returned no result."
             else:
                 reason = (f"The probe could not reach {failed.target} ({failed.error}) although the path analysis "
                           "finds nothing blocking; check the host's own firewall and that something listens there.")
             return Verification(reachable=False, reason=_sentence(reason), **done)
-    by_analysis = [p for f, p in analysed if f.asked and not _is_probed(f, probe)]
+    by_analysis = [p for f, p in analysed if f.asked and not _is_probed(f, by_side)]
     blocked = next((p for p in by_analysis if not p.reachable), None)
     if blocked is not None:
         return Verification(reachable=False, reason=blocked.reason, **done)
-    prefix = "" if probed or probe is None else f"{probe.reason} "
+    prefix = "" if probed or plan is None else f"{plan.reason} "
     if unanalysable:
         first = unanalysable[0]
         vpc = peering.side(first.source_side).vpc_id
@@ -199,9 +209,9 @@ def judge(snapshot: Snapshot, peering: Peering, flows: Sequence[Flow], probe: Pr
         return Verification(performed=False, paths=paths, information=information, reason=_sentence(
             f"{prefix}Nothing to verify: {_nothing_asked(peering)}; the routes are in place"))
     parts = []
-    if probe is not None and probed:
-        reached = ", ".join(f"{r.target} ({r.latency_ms} ms)" for r in probe.results)
-        where = sources[probe.source_side].label if probe.source_side and sources[probe.source_side] else "its subnet"
+    for side, run in by_side.items():
+        reached = ", ".join(f"{r.target} ({r.latency_ms} ms)" for r in run.results)
+        where = sources[side].label if sources[side] else "its subnet"
         parts.append(f"The probe in {where} reached {reached} through {peering.peering_id}.")
     if by_analysis:
         listed = ", ".join(f"{p.source} → {p.destination}" for p in by_analysis)

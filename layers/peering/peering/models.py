@@ -206,6 +206,11 @@ class ProbeRound(Wire):
     """Every flow of the run (asked and for information); ``targets`` are the asked ones the probe sends."""
     source_side: Side | None = None
     """The side of the peering the probe runs in (None when it runs in neither)."""
+    function_name: str | None = None
+    """The probe function to invoke (the stack's own, or one found by its peering-automation/probe-vpc tag)."""
+    runs: list[ProbeRound] = Field(default_factory=list)
+    """One round per probe that sends flows (a probe on each side when both directions are asked): the state
+    machine invokes each one's function with it, in a Map."""
 
 
 class ProbeRequest(Wire):
@@ -291,6 +296,8 @@ class WorkflowState(Wire):
     routes: list[AppliedSide] | None = None
     dns: DnsResult | None = None
     probe: ProbeRound | None = None
+    probe_runs: list[ProbeRequest] | None = None
+    """The Map's results: each probe's last round (see ProbeRound.runs)."""
     probe_error: ErrorInfo | None = None
     verification: Verification | None = None
     rollback: RollbackResult | None = None

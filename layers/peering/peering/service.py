@@ -37,6 +37,7 @@ from .models import (
     ProbeRound,
     RollbackResult,
     RoutePlan,
+    Side,
     SidePlan,
     Status,
     SubnetFact,
@@ -251,38 +252,76 @@ class Workflow:
         return DnsResult(enabled=True, sides=done, reason="Each side resolves the other's private DNS names.")
 
     def prepare_probe(self, state: WorkflowState) -> ProbeRound:
-        """The run's flows (see ``peering.flows``), and which of them the probe sends from its side; a probe
-        that does not apply is said, never silently passed."""
+        """The run's flows (see ``peering.flows``), and which of them each probe sends from its side: the
+        stack's own probe (ProbeSubnetIds) and, for a side without it, the probe tagged
+        ``peering-automation/probe-vpc`` for that side's VPC. A probe that does not apply is said, never
+        silently passed."""
         from .flows import plan_flows  # noqa: PLC0415 - the analysis is imported by the stages that use it
 
         peering = _inspected(state)
         settings = self.settings
         facts = self._network_facts(peering)  # read once here, reused by Verify's analysis
         flows = plan_flows(peering, facts, settings.default_probe_port, settings.max_probe_targets)
-        base = {"max_attempts": settings.probe_attempts, "timeout_seconds": settings.probe_timeout_seconds,
-                "network": facts, "flows": flows}
-        if not settings.probe_subnet_ids:
-            return ProbeRound(applicable=False, reason="No probe is configured (ProbeSubnetIds is empty).", **base)
-        subnet = settings.probe_subnet_ids[0]
-        probe_vpc = next((s.vpc_id for s in facts.subnets if s.subnet_id == subnet), None)
-        sides = {peering.requester.vpc_id: "requester", peering.accepter.vpc_id: "accepter"}
-        if probe_vpc not in sides:
-            probe_vpc = self.ec2().subnet_vpc(subnet)  # only to name it in the reason
-            return ProbeRound(applicable=False, reason=(
-                f"The probe runs in {probe_vpc}, which is neither side of {peering.peering_id}, so the live probe "
-                "does not apply."), **base)
-        side = sides[probe_vpc]
-        mine = [f for f in flows if f.asked and f.source_side == side and f.protocol == "tcp"]
-        if not mine:
-            asked = [f for f in flows if f.asked]
-            why = (f"the flows asked start in the other VPC ({asked[0].origin})" if asked else
-                   f"there is nothing to probe in {peering.peer_of(side).vpc_id} "
-                   f"(the running instances of {peering.peer_of(side).vpc_id})")
-            return ProbeRound(applicable=False, source_side=side, reason=_sentence(
-                f"The probe runs in {probe_vpc}, but {why}"), **base)
-        return ProbeRound(applicable=True, reason=f"{len(mine)} target(s) from {mine[0].origin}.",
-                          targets=[f.target for f in mine], source_subnet_id=subnet, source_side=side,
-                          source_security_group_ids=list(settings.probe_security_group_ids), **base)
+        base = {"max_attempts": settings.probe_attempts, "timeout_seconds": settings.probe_timeout_seconds}
+        wanted = [side for side in SIDES if any(f.asked and f.protocol == "tcp" and f.source_side == side
+                                                for f in flows)]
+        placements: dict[Side, tuple[str | None, str, tuple[str, ...]]] = {}  # side -> (function, subnet, groups)
+        notes: list[str] = []
+        if settings.probe_subnet_ids:
+            subnet = settings.probe_subnet_ids[0]
+            probe_vpc = next((s.vpc_id for s in facts.subnets if s.subnet_id == subnet), None)
+            side = next((role for role in SIDES if peering.side(role).vpc_id == probe_vpc), None)
+            if side is None:
+                probe_vpc = self.ec2().subnet_vpc(subnet)  # only to name it in the reason
+                notes.append(f"The probe runs in {probe_vpc}, which is neither side of {peering.peering_id}, so the "
+                             "live probe does not apply.")
+            else:
+                placements[side] = (settings.probe_function_arn, subnet, settings.probe_security_group_ids)
+        else:
+            notes.append("No probe is configured (ProbeSubnetIds is empty).")
+        for side, found in self._tagged_probes(peering, [s for s in wanted if s not in placements]).items():
+            placements[side] = (found.function_arn, found.subnet_ids[0], found.security_group_ids)
+        runs = []
+        for side in SIDES:
+            mine = [f for f in flows if f.asked and f.source_side == side and f.protocol == "tcp"]
+            if side not in placements or not mine:
+                continue
+            function, subnet, groups = placements[side]
+            runs.append(ProbeRound(applicable=True, reason=f"{len(mine)} target(s) from {mine[0].origin}.",
+                                   targets=[f.target for f in mine], source_subnet_id=subnet, source_side=side,
+                                   source_security_group_ids=list(groups), function_name=function, **base))
+        common = {**base, "network": facts, "flows": flows}
+        if not runs:
+            if placements and not notes:
+                side = next(iter(placements))
+                asked = [f for f in flows if f.asked]
+                why = (f"the flows asked start in the other VPC ({asked[0].origin})" if asked else
+                       f"there is nothing to probe in {peering.peer_of(side).vpc_id} "
+                       f"(the running instances of {peering.peer_of(side).vpc_id})")
+                notes.append(f"The probe runs in {peering.side(side).vpc_id}, but {why}.")
+            return ProbeRound(applicable=False, reason=" ".join(notes) or "No probe applies.", **common)
+        first = runs[0]
+        reason = " ".join(f"{r.reason[:-1]} (probe in {peering.side(r.source_side).vpc_id})." for r in runs
+                          if r.source_side) if len(runs) > 1 else first.reason
+        return ProbeRound(applicable=True, reason=reason, targets=[t for r in runs for t in r.targets],
+                          source_subnet_id=first.source_subnet_id, source_side=first.source_side,
+                          source_security_group_ids=first.source_security_group_ids,
+                          function_name=first.function_name, runs=runs, **common)
+
+    def _tagged_probes(self, peering: Peering, sides: list[Side]) -> dict[Side, Any]:
+        """The probes tagged for these sides' VPCs: only sides in the stack's own account and region (a probe
+        elsewhere could not be invoked by this state machine)."""
+        from .aws.probes import tagged_probes  # noqa: PLC0415
+
+        account, region = self.settings.stack_account_id, self.region
+        here = (account, region)
+        local = {side: peering.side(side).vpc_id for side in sides
+                 if (peering.side(side).account_id or account, peering.side(side).region or region) == here}
+        if not local:
+            return {}
+        found = tagged_probes(self.clients.client("resourcegroupstaggingapi", account, region),
+                              self.clients.client("lambda", account, region), list(local.values()))
+        return {side: found[vpc] for side, vpc in local.items() if vpc in found}
 
     def _network_facts(self, peering: Peering) -> NetworkFacts:
         subnets: list[SubnetFact] = []
@@ -296,17 +335,17 @@ class Workflow:
                                        private_ip=i.get("PrivateIpAddress")) for i in raw_instances]
         return NetworkFacts(subnets=subnets, instances=instances)
 
-    def run_probe(self, request: ProbeRequest) -> ProbeRound:
-        """One probe attempt (runs inside the VPC; makes no AWS call)."""
+    def run_probe(self, request: ProbeRequest) -> ProbeRequest:
+        """One probe attempt (runs inside the VPC; makes no AWS call); the request back with its results."""
         probe = request.probe
         if not probe.applicable:
-            return probe
+            return request
         results = probe_all(probe.targets, probe.timeout_seconds)
-        return probe.model_copy(update={
+        return request.model_copy(update={"probe": probe.model_copy(update={
             "attempt": probe.attempt + 1,
             "results": results,
             "all_reachable": bool(results) and all(r.reachable for r in results),
-        })
+        })})
 
     def verify(self, state: WorkflowState) -> Verification:
         """The verdict over the run's flows (``peering.flows.judge``): the probe's results where it ran,
@@ -322,7 +361,8 @@ class Workflow:
         flows = probe.flows if probe is not None and probe.flows is not None else plan_flows(
             peering, _facts_of(snapshot), self.settings.default_probe_port, self.settings.max_probe_targets)
         failure = failure_sentence(state.probe_error) if state.probe_error is not None else None
-        return judge(snapshot, peering, flows, probe, failure)
+        runs = [r.probe for r in state.probe_runs or []]
+        return judge(snapshot, peering, flows, probe, failure, runs)
 
     # report ------------------------------------------------------------------------------------
     def report(self, state: WorkflowState) -> Summary:
