@@ -168,3 +168,100 @@ def output_of_report(stack, described: dict) -> dict:
         if details.get("name") == "Report":
             return json.loads(details["output"])["report"]
     raise AssertionError("no Report state in the history")
+
+
+# -- probes where the VPCs are --------------------------------------------------------------------
+
+def tagged_probe(ec2, stack, vpc_id: str, subnet_id: str, group_id: str) -> str:
+    """A probe for another VPC as probe.yaml deploys it (attached to the subnet, tagged probe-vpc)."""
+    import boto3
+
+    from peering_tools import probes
+
+    lam = boto3.client("lambda", region_name="us-east-1")
+    role = lam.get_function_configuration(FunctionName=stack.deployed.spec.functions["ProbeFunction"].name)["Role"]
+    return probes.deploy_probe(lam, role, vpc_id, subnet_id, [group_id], "123456789012")
+
+
+def probe_sources(stack, described: dict) -> list[str]:
+    """The function each Probe task invoked, in order."""
+    found = []
+    for event in stack.history(described["executionArn"]):
+        details = event.get("taskScheduledEventDetails")
+        if details and details.get("resource") == "invoke":
+            found.append(json.loads(details["parameters"])["FunctionName"])
+    return found
+
+
+def test_both_directions_are_probed_each_from_its_own_side(make_stack, ec2, network):
+    stack = make_stack(ProbeSubnetIds=network.subnet_a, ProbeSecurityGroupIds=network.sg_a, ProbeAttempts="1")
+    probe_b = tagged_probe(ec2, stack, network.vpc_b, network.subnet_b, network.sg_b)
+    pcx = seed.request_peering(ec2, network)  # the seed's A group admits 22 from anywhere: both ways open
+    tag(ec2, pcx, **{DIRECTION: "both"})
+
+    described = stack.run(pcx)
+
+    summary = output(described)
+    assert summary["status"] == "verified", summary["reason"]
+    results = {(r["target"]["host"], r["reachable"]) for r in summary["verification"]["probeResults"]}
+    assert results == {(network.ip_b, True), (network.ip_a, True)}
+    assert f"The probe in subnet {network.subnet_a}" in summary["reason"]
+    assert f"The probe in subnet {network.subnet_b}" in summary["reason"]
+    own = stack.deployed.function_arns["ProbeFunction"]
+    assert sorted(probe_sources(stack, described)) == sorted([own, probe_b])
+
+
+def test_the_reverse_probe_from_b_times_out_on_the_tutorials_groups_and_the_analysis_names_the_group(
+        make_stack, ec2, network):
+    stack = make_stack(ProbeSubnetIds=network.subnet_a, ProbeSecurityGroupIds=network.sg_a, ProbeAttempts="1")
+    tagged_probe(ec2, stack, network.vpc_b, network.subnet_b, network.sg_b)
+    tutorial_groups(ec2, network)
+    pcx = seed.request_peering(ec2, network)
+    tag(ec2, pcx, **{DIRECTION: "both"})
+
+    described = stack.run(pcx)
+
+    assert (described["status"], described["error"]) == ("FAILED", "VerificationFailed")
+    assert f"security group {network.sg_a} (instance-A)" in described["cause"]
+    assert f"from {network.subnet_b}" in described["cause"] or "10.7.1.0/24" in described["cause"]
+    results = output_of_report(stack, described)["verification"]["probeResults"]
+    assert {(r["target"]["host"], r["reachable"], r["error"]) for r in results} == {
+        (network.ip_b, True, None), (network.ip_a, False, "timeout")}
+
+
+def test_a_tagged_probe_is_used_when_the_stack_has_none(stack, ec2, network):
+    probe_a = tagged_probe(ec2, stack, network.vpc_a, network.subnet_a, network.sg_a)
+    tutorial_groups(ec2, network)
+    pcx = seed.request_peering(ec2, network)
+
+    described = stack.run(pcx)
+
+    summary = output(described)
+    assert summary["status"] == "verified"
+    assert summary["verification"]["probeApplicable"] is True
+    assert probe_sources(stack, described) == [probe_a]
+    assert len(summary["information"]) == 1
+
+
+def test_a_subnet_tagged_probe_true_gets_a_probe_before_the_run_looks_for_one(stack, ec2, network):
+    """The emulator's hook (peering_tools.probes.watch), run here in-process: no redeploy."""
+    import boto3
+
+    from peering_tools import probes
+
+    spec = stack.deployed.spec
+    probes.watch(lambda service: boto3.client(service, region_name="us-east-1"),
+                 spec.functions["PrepareProbeFunction"].name, spec.functions["ProbeFunction"].name, "123456789012")
+    ec2.create_tags(Resources=[network.subnet_a], Tags=[{"Key": "peering-automation/probe", "Value": "true"}])
+    pcx = seed.request_peering(ec2, network)
+
+    described = stack.run(pcx)
+
+    summary = output(described)
+    assert summary["status"] == "verified" and summary["verification"]["probeApplicable"] is True
+    (invoked,) = probe_sources(stack, described)
+    assert invoked.endswith(f":function:{probes.probe_name(network.vpc_a)}")
+    lam = boto3.client("lambda", region_name="us-east-1")
+    config = lam.get_function_configuration(FunctionName=invoked)
+    assert config["VpcConfig"]["SubnetIds"] == [network.subnet_a]
+    assert lam.list_tags(Resource=invoked)["Tags"] == {"peering-automation/probe-vpc": network.vpc_a}

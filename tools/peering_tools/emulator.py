@@ -35,7 +35,7 @@ from moto.ec2.responses import EC2Response
 from moto.events.models import Rule, events_backends
 from moto.server import ThreadedMotoServer
 
-from . import cloudtrail, deploy, emulated_network, eventpattern, inprocess, template, timewarp
+from . import cloudtrail, deploy, emulated_network, eventpattern, inprocess, probes, template, timewarp
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,8 @@ class Emulator:
         self._deploy(spec)
         emulated_network.install(emulated_network.EmulatedNetwork(
             self.client, spec.functions["ProbeFunction"].name))  # the probe never opens a socket here
+        probes.watch(self.client, spec.functions["PrepareProbeFunction"].name, spec.functions["ProbeFunction"].name,
+                     self.account)  # a subnet tagged peering-automation/probe=true gets a probe
         return self.url
 
     def redeploy(self, **overrides: str) -> None:

@@ -18,6 +18,7 @@ import threading
 import traceback
 import types
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ _lock = threading.RLock()
 _modules: dict[Path, types.ModuleType] = {}
 _code_dirs: dict[str, Path] = {}
 _process_env: dict[str, str] = {}
+_before: dict[str, Callable[[], None]] = {}
 _installed = False
 
 PROCESS_ENV = {
@@ -65,6 +67,13 @@ def register(function_name: str, code_dir: Path) -> None:
     """Tell the seam where a deployed function's code lives (``functions/<stage>/``)."""
     with _lock:
         _code_dirs[function_name] = Path(code_dir)
+
+
+def before(function_name: str, hook: Callable[[], None]) -> None:
+    """Run ``hook`` before each in-process invocation of ``function_name`` (e.g. the emulator provisions
+    probes for subnets tagged since it started, before PrepareProbe looks for them)."""
+    with _lock:
+        _before[function_name] = hook
 
 
 def set_process_env(**env: str) -> None:
@@ -111,6 +120,9 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
     raw = body.decode() if isinstance(body, bytes) else (body or "{}")
     token = _current_function.set(fn.function_name)
     try:
+        hook = _before.get(fn.function_name)
+        if hook is not None:
+            hook()
         event = json.loads(raw) if raw else {}
         handler = _module(code_dir, fn.handler)
         result = handler(event, Context(function_name=fn.function_name, aws_request_id=str(uuid.uuid4())))
@@ -147,4 +159,5 @@ def uninstall() -> None:
     global _installed
     with _lock:
         LambdaSimpleBackend.invoke = _original_invoke
+        _before.clear()
         _installed = False

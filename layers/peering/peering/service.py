@@ -280,7 +280,10 @@ class Workflow:
         else:
             notes.append("No probe is configured (ProbeSubnetIds is empty).")
         for side, found in self._tagged_probes(peering, [s for s in wanted if s not in placements]).items():
-            placements[side] = (found.function_arn, found.subnet_ids[0], found.security_group_ids)
+            inside = [s for s in found.subnet_ids if (s, peering.side(side).vpc_id) in
+                      {(f.subnet_id, f.vpc_id) for f in facts.subnets}]
+            if inside:  # a tag that names the wrong VPC is not trusted
+                placements[side] = (found.function_arn, inside[0], found.security_group_ids)
         runs = []
         for side in SIDES:
             mine = [f for f in flows if f.asked and f.source_side == side and f.protocol == "tcp"]

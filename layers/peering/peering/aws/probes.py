@@ -3,7 +3,7 @@
 A Lambda's VPC attachment is fixed when it is deployed, so each VPC that needs a probe of its own has one
 function tagged ``peering-automation/probe-vpc=<vpc-id>``. One ``tag:GetResources`` call finds them for
 the VPCs asked; ``lambda:GetFunctionConfiguration`` reads where each is attached (the analysis needs the
-subnet and security groups, and a function whose attachment is not in the tagged VPC is ignored).
+subnet and security groups; the caller ignores a function whose subnet is not in the tagged VPC).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def tagged_probes(tagging: Any, lam: Any, vpc_ids: Sequence[str]) -> dict[str, P
         with translated(f"GetFunctionConfiguration for {arn}"):
             config = lam.get_function_configuration(FunctionName=arn).get("VpcConfig") or {}
         subnets = tuple(config.get("SubnetIds") or ())
-        if subnets and config.get("VpcId", vpc_id) == vpc_id:
+        if subnets:  # the caller checks that the subnet is in the tagged VPC (moto reports a fixed VpcId here:
+            # moto/awslambda/models.py:753)
             found[vpc_id] = Placement(arn, vpc_id, subnets, tuple(config.get("SecurityGroupIds") or ()))
     return found
