@@ -11,10 +11,12 @@ import fnmatch
 import botocore.client
 import pytest
 
-from peering_tools import inprocess, seed, template
+from peering_tools import inprocess, probes, seed, template
 from tests.template.test_template import MUTATIONS, _actions, _statements
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
+IAM_PREFIX = {"tagging": "tag"}
+"""Services whose IAM action prefix is not their signing name (Resource Groups Tagging API: tag:GetResources)."""
 
 
 @pytest.fixture
@@ -39,7 +41,9 @@ def recorded_calls(monkeypatch):
     def make_api_call(self, operation_name, api_params):
         function = _current.get()
         if function:
-            calls.setdefault(function, set()).add(f"{self._service_model.signing_name}:{operation_name}")
+            service = self._service_model.signing_name
+            prefix = IAM_PREFIX.get(service, service)
+            calls.setdefault(function, set()).add(f"{prefix}:{operation_name}")
         return original_call(self, operation_name, api_params)
 
     monkeypatch.setattr(inprocess, "_module", module)
@@ -61,6 +65,11 @@ def _exercise(stack, ec2, network, monkeypatch):
     pcx = seed.request_peering(ec2, network)
     # an earlier failed run left its reason: this run ends verified and the report removes it (DeleteTags)
     ec2.create_tags(Resources=[pcx], Tags=[{"Key": "peering-automation/reason", "Value": "An earlier failure."}])
+    # both directions asked, a probe for VPC B found by its tag (GetResources, GetFunctionConfiguration)
+    ec2.create_tags(Resources=[pcx], Tags=[{"Key": "peering-automation/verify-direction", "Value": "both"}])
+    lam = boto3.client("lambda")
+    role = lam.get_function_configuration(FunctionName=stack.deployed.spec.functions["ProbeFunction"].name)["Role"]
+    probes.deploy_probe(lam, role, network.vpc_b, network.subnet_b, [network.sg_b], "123456789012")
     event = load_event("create-tags-peering.json")
     event["detail"]["requestParameters"]["resourcesSet"]["items"] = [{"resourceId": pcx}]
     started = json.loads(boto3.client("lambda").invoke(FunctionName="peering-autopilot-IntakeFunction",
@@ -123,8 +132,12 @@ def test_each_role_allows_what_its_function_calls_and_no_unused_ec2_mutation(
     source = template.load()
     cfn = template.translate(source, template._parameter_values(source, {}))[0]
     functions = {k: r for k, r in cfn["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    tagged_probe = recorded_calls.pop(probes.probe_name(network.vpc_b))
+    assert tagged_probe == set(), "probe.yaml's function makes no AWS call (its role grants only VPC access)"
     assert set(recorded_calls) == {f"peering-autopilot-{k}" for k in functions}, "every function ran"
 
+    assert {"tag:GetResources", "lambda:GetFunctionConfiguration"} <= recorded_calls[
+        "peering-autopilot-PrepareProbeFunction"], "the tagged probe was looked up"
     for logical_id, resource in functions.items():
         role = resource["Properties"]["Role"]["Fn::GetAtt"][0]
         statements = [s for s in _statements(cfn, role) if s.get("Effect") == "Allow"]

@@ -9,6 +9,7 @@ listens on the port is assumed to (there are no processes here).
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from typing import Any
 
@@ -28,17 +29,22 @@ class EmulatedNetwork:
         self.client = client
         self.probe_function_name = probe_function_name
 
-    def _probe_placement(self) -> tuple[str, tuple[str, ...]] | None:
-        """The VpcConfig of the probe function that is connecting (the stack's own when none is known)."""
-        name = inprocess.current_function() or self.probe_function_name
+    def _probe_placement(self, name: str) -> tuple[str, tuple[str, ...]] | None:
+        """The VpcConfig of the probe function that is connecting."""
         config = self.client("lambda").get_function_configuration(FunctionName=name)
         vpc = config.get("VpcConfig") or {}
         subnets = vpc.get("SubnetIds") or []
         return (subnets[0], tuple(vpc.get("SecurityGroupIds") or ())) if subnets else None
 
     def connect(self, host: str, port: int, timeout: float) -> ProbeResult:
+        """Called in the probe's context: which function connects (the stack's own when none is known). The
+        network's own reads run in an empty context, so they are never taken for the function's calls."""
+        name = inprocess.current_function() or self.probe_function_name
+        return contextvars.Context().run(self._connect, name, host, port)
+
+    def _connect(self, name: str, host: str, port: int) -> ProbeResult:
         target = ProbeTarget(host=host, port=port)
-        placement = self._probe_placement()
+        placement = self._probe_placement(name)
         if placement is None:  # a Lambda outside any VPC reaches no private address
             return ProbeResult(target=target, reachable=False, error="timeout")
         ec2 = self.client("ec2")
