@@ -40,10 +40,12 @@ class Cli:
         return done.stdout.strip()
 
 
-def build_tutorial(aws: Cli) -> dict[str, str]:
+def build_tutorial(aws: Cli, before_request=None, a: int = 6, b: int = 7) -> dict[str, str]:
+    """VPC A 10.<a>.0.0/16 and VPC B 10.<b>.0.0/16 (the tutorial's 10.6 and 10.7 by default)."""
     ids: dict[str, str] = {}
     image = aws("ec2", "describe-images", "--owners", "amazon", "--query", "Images[0].ImageId")
-    for side, cidr, subnet_cidr in (("A", "10.6.0.0/16", "10.6.1.0/24"), ("B", "10.7.0.0/16", "10.7.1.0/24")):
+    for side, octet in (("A", a), ("B", b)):
+        cidr, subnet_cidr = f"10.{octet}.0.0/16", f"10.{octet}.1.0/24"
         vpc = aws("ec2", "create-vpc", "--cidr-block", cidr, "--query", "Vpc.VpcId")
         subnet = aws("ec2", "create-subnet", "--vpc-id", vpc, "--cidr-block", subnet_cidr, "--query", "Subnet.SubnetId")
         group = aws("ec2", "create-security-group", "--group-name", f"instance-{side}", "--description",
@@ -52,34 +54,61 @@ def build_tutorial(aws: Cli) -> dict[str, str]:
     aws("ec2", "authorize-security-group-ingress", "--group-id", ids["sg_A"], "--protocol", "tcp", "--port", "22",
         "--cidr", "203.0.113.10/32")
     aws("ec2", "authorize-security-group-ingress", "--group-id", ids["sg_B"], "--protocol", "tcp", "--port", "22",
-        "--cidr", "10.6.0.0/16")
+        "--cidr", f"10.{a}.0.0/16")
     aws("ec2", "authorize-security-group-ingress", "--group-id", ids["sg_B"], "--protocol", "icmp", "--port", "-1",
-        "--cidr", "10.6.0.0/16")
+        "--cidr", f"10.{a}.0.0/16")
     for side in ("A", "B"):
         ids[f"ip_{side}"] = aws("ec2", "run-instances", "--image-id", image, "--instance-type", "t3.micro",
                                 "--subnet-id", ids[f"subnet_{side}"], "--security-group-ids", ids[f"sg_{side}"],
                                 "--query", "Instances[0].PrivateIpAddress")
+    if before_request is not None:
+        before_request(ids)
     ids["pcx"] = aws("ec2", "create-vpc-peering-connection", "--vpc-id", ids["vpc_A"], "--peer-vpc-id", ids["vpc_B"],
                      "--query", "VpcPeeringConnection.VpcPeeringConnectionId")
     aws("ec2", "create-tags", "--resources", ids["pcx"], "--tags", "Key=peering-automation/auto-accept,Value=true")
     return ids
 
 
-def test_the_tutorial_built_with_the_aws_cli_ends_verified_with_the_reverse_leg_as_information():
-    server = start_up(free_port())
+@pytest.fixture(scope="module")
+def server():
+    running = start_up(free_port())
     try:
-        aws = Cli(server.url)
-        ids = build_tutorial(aws)
-
-        assert wait_for_status(server.client("ec2"), ids["pcx"]) == "verified", aws.commands
-        assert [e["status"] for e in wait_for_executions(server, ids["pcx"])] == ["SUCCEEDED"]
-        shown = subprocess.run(
-            [sys.executable, "-m", "peering_tools.cli", "executions", "show", ids["pcx"], "--endpoint-url",
-             server.url, "--region", REGION], capture_output=True, text=True, timeout=60, env=child_env())
-        assert shown.returncode == 0, shown.stderr
-        information = [line.strip() for line in shown.stdout.splitlines() if "information:" in line]
-        assert len(information) == 1, shown.stdout
-        assert f"→ {ids['ip_A']}:22 is blocked: security group {ids['sg_A']} (instance-A)" in information[0]
-        assert "verification: reachable" in shown.stdout
+        yield running
     finally:
-        assert stop(server.process) == 0
+        assert stop(running.process) == 0
+
+
+def show(server, pcx: str) -> str:
+    shown = subprocess.run(
+        [sys.executable, "-m", "peering_tools.cli", "executions", "show", pcx, "--endpoint-url", server.url,
+         "--region", REGION], capture_output=True, text=True, timeout=60, env=child_env())
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout
+
+
+def test_the_tutorial_built_with_the_aws_cli_ends_verified_with_the_reverse_leg_as_information(server):
+    aws = Cli(server.url)
+    ids = build_tutorial(aws)
+
+    assert wait_for_status(server.client("ec2"), ids["pcx"]) == "verified", aws.commands
+    assert [e["status"] for e in wait_for_executions(server, ids["pcx"])] == ["SUCCEEDED"]
+    shown = show(server, ids["pcx"])
+    information = [line.strip() for line in shown.splitlines() if "information:" in line]
+    assert len(information) == 1, shown
+    assert f"→ {ids['ip_A']}:22 is blocked: security group {ids['sg_A']} (instance-A)" in information[0]
+    assert "verification: reachable" in shown and "No probe is configured" in shown
+
+
+def test_a_subnet_tagged_probe_true_gets_a_probe_without_redeploying(server):
+    """The same tutorial, with one more command before the request: `aws ec2 create-tags --resources
+    <subnet A> --tags Key=peering-automation/probe,Value=true`. The run is verified by a probe in A's subnet."""
+    aws = Cli(server.url)
+    ids = build_tutorial(aws, before_request=lambda ids: aws(
+        "ec2", "create-tags", "--resources", ids["subnet_A"], "--tags", "Key=peering-automation/probe,Value=true"),
+        a=16, b=17)  # other ranges than the first test's VPCs, which stay in the same emulator
+
+    assert wait_for_status(server.client("ec2"), ids["pcx"]) == "verified", aws.commands
+    shown = show(server, ids["pcx"])
+    assert f"The probe in subnet {ids['subnet_A']}" in shown and f"reached {ids['ip_B']}:22" in shown, shown
+    functions = server.client("lambda").list_functions()["Functions"]
+    assert f"peering-probe-{ids['vpc_A']}" in {f["FunctionName"] for f in functions}

@@ -443,7 +443,7 @@ STATE_NOTES: dict[str, Callable[[Any], str]] = {
     "RouteAccepterSide": _note_apply_side,
     "ConfigureDns": _note_reason,
     "PrepareProbe": _note_probe,
-    "Probe": _note_probe,
+    "Probe": lambda r: _note_probe(r.get("probe", r)),  # the probe returns its request: {peeringId, probe}
     "Verify": _note_reason,
     "Rollback": _note_rollback,
     "Report": _note_report,
