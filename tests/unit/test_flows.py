@@ -183,3 +183,23 @@ def test_without_any_instance_there_is_nothing_to_verify():
     p = peering()
     verification = judge(world(), p, plan_flows(p, NetworkFacts(subnets=FACTS.subnets), 22, 5), not_applicable())
     assert verification.performed is False and "vpc-b has no running instance" in verification.reason
+
+
+# == ICMP echo flows ===============================================================================
+def test_icmp_targets_are_flows_the_analysis_answers_and_a_group_without_icmp_blocks_them():
+    p = peering(**{PROBE_TARGETS_TAG: f"icmp:{IP_B}"})
+    flows = plan_flows(p, FACTS, 22, 5)
+    assert [(f.source_side, f.protocol, f.target.host) for f in flows if f.asked] == [("requester", "icmp", IP_B)]
+
+    blocked = judge(world(), p, flows, not_applicable())
+    opened = judge(with_group(world(), "sg-b", ingress=(SgRule("icmp", -1, -1, ("10.6.0.0/16",)),)), p, flows,
+                   not_applicable())
+
+    assert blocked.reachable is False and "sg-b" in blocked.reason and "icmp" in blocked.reason
+    assert opened.reachable is True and f"→ {IP_B} (icmp echo)" in opened.reason
+
+
+@pytest.mark.parametrize("item", ["icmp:", "icmp:db.internal", "icmp:10.7.1.4:22"])
+def test_a_bad_icmp_target_is_invalid_input(item):
+    with pytest.raises(InvalidInput, match="is not icmp: and an IP address"):
+        plan_flows(peering(**{PROBE_TARGETS_TAG: item}), FACTS, 22, 5)

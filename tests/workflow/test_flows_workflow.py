@@ -83,6 +83,20 @@ def test_probe_targets_naming_a_blocked_port_fail_naming_the_group_and_keep_the_
     assert peering_tags(ec2, pcx)[REASON] == described["cause"]
 
 
+def test_the_tutorials_ping_is_an_icmp_flow_the_analysis_answers_next_to_the_probes_tcp(make_stack, ec2, network):
+    stack = make_stack(ProbeSubnetIds=network.subnet_a, ProbeSecurityGroupIds=network.sg_a, ProbeAttempts="1")
+    tutorial_groups(ec2, network)  # B's group admits ICMP from A's range: the tutorial's ping answers
+    pcx = seed.request_peering(ec2, network)
+    tag(ec2, pcx, **{TARGETS: f"{network.ip_b}:22, icmp:{network.ip_b}"})
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "verified", summary["reason"]
+    assert [r["target"]["port"] for r in summary["verification"]["probeResults"]] == [22], "the probe sends tcp only"
+    assert f"reached {network.ip_b}:22" in summary["reason"]
+    assert f"→ {network.ip_b} (icmp echo)" in summary["reason"]
+
+
 def test_both_directions_asked_with_the_reverse_blocked_fail(stack, ec2, network):
     tutorial_groups(ec2, network)
     pcx = seed.request_peering(ec2, network)

@@ -8,8 +8,9 @@ its own. :func:`peering.analysis.analyze` answers exactly that question; the emu
 
 The flows of a run (:func:`plan_flows`):
 
-* the targets of the peering's ``peering-automation/probe-targets`` tag, each from the other side of the
-  peering than the VPC holding it (from the probe when one runs on that side);
+* the targets of the peering's ``peering-automation/probe-targets`` tag (``10.7.1.4:22`` tcp,
+  ``icmp:10.7.1.4`` ICMP echo), each from the other side of the peering than the VPC holding it (from the
+  probe when one runs on that side; a probe sends only tcp, so the analysis alone answers ICMP);
 * without that tag, each side's running instances (at most ``MaxProbeTargets``) on ``DefaultProbePort``,
   from the other side: requester → accepter (A → B, the tutorial's direction) is asked by default; the
   tag ``peering-automation/verify-direction`` = ``requester-to-accepter`` | ``accepter-to-requester`` |
@@ -24,9 +25,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import Literal
 
 from .analysis import Endpoint, Interface, PathResult, Snapshot, analyze, endpoint_for_ip, endpoint_for_subnet
 from .config import PROBE_TARGETS_TAG
+from .errors import InvalidInput
 from .models import (
     SIDES,
     Flow,
@@ -42,6 +45,7 @@ from .plan import DEFAULT_DIRECTION, DIRECTIONS, asked_sources
 from .probe import parse_targets
 
 ICMP_ECHO = 8
+ICMPV6_ECHO = 128
 
 
 def direction_text(peering: Peering, source_side: Side) -> str:
@@ -85,15 +89,34 @@ def running_ips(facts: NetworkFacts, vpc_id: str, limit: int) -> list[str]:
     return ips[:limit]
 
 
+def tagged_targets(text: str, limit: int) -> list[tuple[Literal["tcp", "icmp"], ProbeTarget]]:
+    """The probe-targets tag: ``host:port`` items (tcp) and ``icmp:host`` items (ICMP echo, which a Lambda
+    cannot send: the path analysis alone answers them), comma-separated; the first ``limit`` are kept.
+    Raises InvalidInput for an item that is neither."""
+    found: list[tuple[Literal["tcp", "icmp"], ProbeTarget]] = []
+    for item in (part.strip() for part in text.split(",")):
+        if item.lower().startswith("icmp:"):
+            host = item[5:].strip().strip("[]")
+            try:
+                ipaddress.ip_address(host)
+            except ValueError:
+                raise InvalidInput(f"Probe target {item!r} is not icmp: and an IP address.") from None
+            found.append(("icmp", ProbeTarget(host=host, port=0)))
+        elif item:
+            found += [("tcp", t) for t in parse_targets(item, 1)]
+    return found[:limit]
+
+
 def plan_flows(peering: Peering, facts: NetworkFacts, default_port: int, max_targets: int) -> list[Flow]:
     """Every flow of the run, asked first (see the module docstring). Raises InvalidInput for a bad
     probe-targets tag."""
     tagged = peering.tags.get(PROBE_TARGETS_TAG, "").strip()
     flows: list[Flow] = []
-    for target in parse_targets(tagged, max_targets) if tagged else []:
+    for protocol, target in tagged_targets(tagged, max_targets) if tagged else []:
         holder = side_holding(peering, facts, target.host)
         source: Side = _other(holder) if holder else "requester"
-        flows.append(Flow(source_side=source, target=target, origin=f"the {PROBE_TARGETS_TAG} tag"))
+        flows.append(Flow(source_side=source, target=target, protocol=protocol,
+                          origin=f"the {PROBE_TARGETS_TAG} tag"))
     covered = {f.source_side for f in flows}
     chosen = asked_sources(peering.tags)
     asked = set(chosen) if chosen is not None else (set() if tagged else set(DIRECTIONS[DEFAULT_DIRECTION]))
@@ -133,8 +156,12 @@ def probe_runs(plan: ProbeRound | None, runs: Sequence[ProbeRound] = ()) -> dict
 
 
 def analyze_flow(snapshot: Snapshot, source: Endpoint, flow: Flow, peering_id: str) -> PathResult:
-    port = ICMP_ECHO if flow.protocol == "icmp" else flow.target.port
-    return analyze(snapshot, source, flow.target.host, port, peering_id, flow.protocol)
+    """The flow's request and reply path (ICMP echo: type 8, or ICMPv6 echo, type 128, to an IPv6 address)."""
+    if flow.protocol == "icmp":
+        v6 = ipaddress.ip_address(flow.target.host).version == 6
+        return analyze(snapshot, source, flow.target.host, ICMPV6_ECHO if v6 else ICMP_ECHO, peering_id,
+                       "icmpv6" if v6 else "icmp")
+    return analyze(snapshot, source, flow.target.host, flow.target.port, peering_id, "tcp")
 
 
 def _sentence(text: str) -> str:
