@@ -6,6 +6,8 @@ VPC A (requester, instance i-a 10.6.1.10, group sg-a admitting nothing in) and V
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from peering.config import PROBE_TARGETS_TAG, VERIFY_DIRECTION_TAG, Settings
 from peering.errors import InvalidInput
@@ -203,3 +205,26 @@ def test_icmp_targets_are_flows_the_analysis_answers_and_a_group_without_icmp_bl
 def test_a_bad_icmp_target_is_invalid_input(item):
     with pytest.raises(InvalidInput, match="is not icmp: and an IP address"):
         plan_flows(peering(**{PROBE_TARGETS_TAG: item}), FACTS, 22, 5)
+
+
+# == property: a flow nobody asked for never decides the verdict ===================================
+RULES = st.lists(st.builds(SgRule, st.sampled_from(["tcp", "icmp", "-1"]), st.sampled_from([None, 22, 443]),
+                           st.sampled_from([None, 22, 443]), st.sampled_from([(), ("10.7.0.0/16",), ("0.0.0.0/0",)])),
+                 max_size=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a_ingress=RULES, b_ingress=RULES)
+def test_the_verdict_depends_only_on_the_flows_asked(a_ingress, b_ingress):
+    """Whatever A's and B's groups admit, the default run's verdict is the verdict of its asked flows alone;
+    the reverse flows only ever add information, and only when blocked."""
+    snap = with_group(with_group(world(), "sg-a", ingress=tuple(a_ingress)), "sg-b", ingress=tuple(b_ingress))
+    p = peering()
+    flows = plan_flows(p, FACTS, 22, 5)
+
+    full = judge(snap, p, flows, not_applicable())
+    asked_only = judge(snap, p, [f for f in flows if f.asked], not_applicable())
+
+    assert (full.performed, full.reachable, full.reason) == (asked_only.performed, asked_only.reachable,
+                                                             asked_only.reason)
+    assert len(full.information) == sum(1 for v in full.paths if not v.asked and not v.reachable)
