@@ -264,12 +264,16 @@ def test_a_subnet_tagged_probe_true_gets_a_probe_before_the_run_looks_for_one(st
     from peering_tools import probes
 
     spec = stack.deployed.spec
-    probes.watch(lambda service: boto3.client(service, region_name="us-east-1"),
-                 spec.functions["PrepareProbeFunction"].name, spec.functions["ProbeFunction"].name, "123456789012")
+    remove = probes.watch(lambda service: boto3.client(service, region_name="us-east-1"),
+                          spec.functions["PrepareProbeFunction"].name, spec.functions["ProbeFunction"].name,
+                          "123456789012")
     ec2.create_tags(Resources=[network.subnet_a], Tags=[{"Key": "peering-automation/probe", "Value": "true"}])
     pcx = seed.request_peering(ec2, network)
 
-    described = stack.run(pcx)
+    try:
+        described = stack.run(pcx)
+    finally:
+        remove()
 
     summary = output(described)
     assert summary["status"] == "verified" and summary["verification"]["probeApplicable"] is True

@@ -69,11 +69,19 @@ def register(function_name: str, code_dir: Path) -> None:
         _code_dirs[function_name] = Path(code_dir)
 
 
-def before(function_name: str, hook: Callable[[], None]) -> None:
+def before(function_name: str, hook: Callable[[], None]) -> Callable[[], None]:
     """Run ``hook`` before each in-process invocation of ``function_name`` (e.g. the emulator provisions
-    probes for subnets tagged since it started, before PrepareProbe looks for them)."""
+    probes for subnets tagged since it started, before PrepareProbe looks for them), in an empty context (its
+    calls are not the function's). Returns what removes it (``uninstall`` removes every hook)."""
     with _lock:
         _before[function_name] = hook
+
+    def remove() -> None:
+        with _lock:
+            if _before.get(function_name) is hook:
+                del _before[function_name]
+
+    return remove
 
 
 def set_process_env(**env: str) -> None:
@@ -122,7 +130,7 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
     try:
         hook = _before.get(fn.function_name)
         if hook is not None:
-            hook()
+            contextvars.Context().run(hook)
         event = json.loads(raw) if raw else {}
         handler = _module(code_dir, fn.handler)
         result = handler(event, Context(function_name=fn.function_name, aws_request_id=str(uuid.uuid4())))

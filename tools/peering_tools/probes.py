@@ -58,11 +58,12 @@ def provision_subnet_probes(client: Callable[[str], Any], role_arn: str, account
     return created
 
 
-def watch(client: Callable[[str], Any], prepare_probe_function: str, probe_function: str, account_id: str) -> None:
+def watch(client: Callable[[str], Any], prepare_probe_function: str, probe_function: str,
+          account_id: str) -> Callable[[], None]:
     """The emulator's hook: before each PrepareProbe, give every subnet tagged probe=true's VPC its probe
-    (with the role of the stack's own probe function)."""
+    (with the role of the stack's own probe function). Returns what removes the hook."""
     def provision() -> None:
         role = client("lambda").get_function_configuration(FunctionName=probe_function)["Role"]
         provision_subnet_probes(client, role, account_id)
 
-    inprocess.before(prepare_probe_function, provision)
+    return inprocess.before(prepare_probe_function, provision)
