@@ -5,6 +5,7 @@
 #   make test    venv + lint + build, then pytest (extra args: make test PYTEST_ARGS='-k foo')
 #   make demo    peering local demo
 #   make bench   python -m bench (if bench/ exists)
+#   make mutate-iam  IAM mutants of the templates, each must fail tests/iam (bench/iam-mutants.md)
 #   make clean   remove venvs, node_modules, build output and caches
 #
 # Stamps live inside the directory they describe (.venv/, .venv-sam/, node_modules/), so deleting
@@ -57,7 +58,7 @@ PY313_BIN_DIR = $(dir $(PY313))
 CFN_TEMPLATES := $(wildcard template.yaml accepter-role.yaml probe.yaml)
 ASL_FILES := $(wildcard statemachine/*.asl.json)
 
-.PHONY: venv venv-sam node lint build test demo bench clean python313
+.PHONY: venv venv-sam node lint build test demo bench mutate-iam clean python313
 
 python313:
 	$(require-py313)
@@ -120,6 +121,9 @@ endif
 ifneq ($(CFN_TEMPLATES),)
 	@echo "==> checkov $(CFN_TEMPLATES) (skips and their reasons: .checkov.yaml)"
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(foreach f,$(CFN_TEMPLATES),-f $(f))
+	@echo "==> checkov on the SAM-translated template (the Lambda checks; per-resource skips in template.yaml)"
+	$(VENV)/bin/python -m peering_tools.template .aws-sam/checkov/template.json
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f .aws-sam/checkov/template.json
 endif
 ifneq ($(ASL_FILES),)
 	@echo "==> asl-validator $(ASL_FILES)"
@@ -149,6 +153,10 @@ bench: venv
 	@if [ -d bench ]; then \
 	  echo "==> python -m bench"; $(VENV)/bin/python -m bench; \
 	else echo "no benchmarks yet"; fi
+
+mutate-iam: venv
+	@echo "==> IAM mutants (bench/iam-mutants.md)"
+	$(VENV)/bin/python -m bench.iam_mutants
 
 clean:
 	@echo "==> clean"

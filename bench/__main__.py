@@ -24,7 +24,7 @@ from .report import Section, document, failed_section
 RESULTS = Path(__file__).resolve().parent / "results.md"
 TITLES = {
     "calls": "1. EC2/STS API calls per seed peering",
-    "cold": "2. Cold start: handler import time",
+    "cold": "2. Cold start: the built layer's import time",
     "scaling": "3. Scaling with route tables",
     "analysis": "4. Path analysis",
     "demo": "5. The seed demo end to end",

@@ -33,10 +33,28 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
+GONE_PEERING_STATES = frozenset({"deleted", "rejected", "expired", "failed"})
+
+
+def aws_route_state(route) -> str:
+    """A route's state as AWS reports it: ``blackhole`` once its peering is deleted, rejected, expired or failed.
+    moto 5.2.5 always says ``active`` (moto/ec2/models/route_tables.py:260-262; canary in test_moto_seams)."""
+    pcx = getattr(route, "vpc_pcx", None)
+    return "blackhole" if pcx is not None and pcx._status.code in GONE_PEERING_STATES else "active"
+
+
 @pytest.fixture
-def aws() -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from moto.ec2.models.route_tables import Route
+
+    monkeypatch.setattr(Route, "state", property(aws_route_state))
     with mock_aws(config=MOTO_CONFIG):
         yield
+
+
+def consent(ec2, vpc_id: str, *accepts: str) -> None:
+    """The VPC owner's consent (ConsentMode=tag): ``peering-automation/accept-from`` listing ``accepts``."""
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": seed.CONSENT_TAG, "Value": ",".join(accepts or ("*",))}])
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
 """Apply routes: create one side's planned routes (idempotent); runs once per side in a Parallel state."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime
 from peering.models import ApplyRequest
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()
 metrics = Metrics()
 
 

@@ -1,14 +1,14 @@
 """Cleanup: a peering was deleted (CloudTrail DeleteVpcPeeringConnection); remove the routes that point
 at it on both sides and notify."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime
 from peering.cleanup import Cleanup
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()
 metrics = Metrics()
 
 

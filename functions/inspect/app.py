@@ -1,12 +1,12 @@
 """Inspect: read the peering, both VPCs and their CIDRs live; refuse, or decide what comes next."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()
 metrics = Metrics()
 
 

@@ -1,12 +1,12 @@
 """Intake: the EventBridge target. Turns one CloudTrail event into one execution per tagged peering."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()
 metrics = Metrics()
 
 

@@ -1,12 +1,12 @@
 """Plan routes: both sides' route tables against the peer CIDRs; conflicts and quotas fail here, before any change."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()
 metrics = Metrics()
 
 

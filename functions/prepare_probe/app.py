@@ -1,12 +1,12 @@
 """Prepare probe: where the probe runs and which targets it connects to (or why the live probe does not apply)."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()
 metrics = Metrics()
 
 

@@ -4,14 +4,14 @@ the targets, each with a timeout, and returns its input with this attempt's resu
 It makes no AWS call, so it needs no NAT or VPC endpoint: the targets come in its input.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime
 from peering.models import ProbeRequest
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()
 metrics = Metrics()
 
 

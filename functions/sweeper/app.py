@@ -1,13 +1,13 @@
 """Sweeper: on a schedule, start the workflow for tagged requests whose event was lost, and clean up
 the routes of peerings that are gone."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime, sweeper
 
 logger = Logger()
-tracer = Tracer()
+tracer = runtime.tracer()
 metrics = Metrics()
 
 

@@ -46,10 +46,17 @@ def test_missing_credentials_is_one_line(dead_endpoint, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
-    result = runner.invoke(executions.app, ["list", "--endpoint-url", dead_endpoint, "--region", "us-east-1"])
+    # AWS itself (no --endpoint-url): botocore refuses to sign before it opens any connection.
+    result = runner.invoke(executions.app, ["list", "--region", "us-east-1"])
 
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "No AWS credentials" in result.stderr
+
+    # A loopback endpoint (the emulator): dummy credentials, so the call is made and finds nothing listening.
+    result = runner.invoke(executions.app, ["list", "--endpoint-url", dead_endpoint, "--region", "us-east-1"])
+
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and f"Cannot reach {dead_endpoint}" in result.stderr
 
 
 def test_argument_that_is_neither_arn_nor_peering_is_one_line():

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from peering_tools import seed
+from tests.conftest import consent
 from tests.emulator.test_local_up import REGION, child_env, routes_to, server, wait_for_status  # noqa: F401
 
 pytestmark = pytest.mark.emulator
@@ -33,6 +34,8 @@ def test_deleting_an_active_peering_with_the_aws_cli_removes_its_routes_on_both_
     pcx = seed.request_peering(ec2, net)
     assert wait_for_status(ec2, pcx) == "verified"
     vpc_c = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    consent(ec2, vpc_c, net.vpc_a)
+    consent(ec2, net.vpc_a, net.vpc_b, vpc_c)
     rtb_c = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_c]}])["RouteTables"][0][
         "RouteTableId"]
     other = ec2.create_vpc_peering_connection(

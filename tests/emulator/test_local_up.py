@@ -259,3 +259,13 @@ def test_up_with_an_unknown_parameter_override_is_a_one_line_error_and_exit_2():
     out, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert err.count("\n") == 1 and "NoSuchParameter" in err and "Traceback" not in err
+
+
+def test_up_takes_parameter_overrides_as_separate_words_like_sam_deploy():
+    # The second word reaches the template (and is refused there): it was read as an override, not as a
+    # stray argument.
+    process = peering("up", "--port", str(free_port()), "--parameter-overrides", "DefaultProbePort=23",
+                      "NoSuchParameter=1")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.count("\n") == 1 and "NoSuchParameter" in err and "Traceback" not in err

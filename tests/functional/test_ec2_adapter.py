@@ -76,7 +76,7 @@ def test_vpc_cidrs_include_secondary_and_ipv6_and_skip_disassociated(stubbed):
              "Ipv6CidrBlockState": {"State": "disassociating"}},
         ],
     }]}, {"VpcIds": ["vpc-b"]})
-    assert ec2.vpcs(["vpc-b"]) == {"vpc-b": (["10.7.0.0/16", "10.8.0.0/16"], ["2600:1f18:b::/56"], "")}
+    assert ec2.vpcs(["vpc-b"]) == {"vpc-b": (["10.7.0.0/16", "10.8.0.0/16"], ["2600:1f18:b::/56"], {})}
 
 
 def test_route_tables_read_every_target_kind_and_ignore_prefix_list_routes(stubbed):

@@ -16,7 +16,11 @@ def test_settings_default_to_the_stack_account_and_the_documented_defaults():
     s = Settings.from_env({"STACK_ACCOUNT_ID": "111111111111"})
     assert s.requester_allow_list == ("111111111111",)
     assert s.trigger_tag_key == "peering-automation/auto-accept"
-    assert s.route_table_quota == 50 and s.enable_dns_resolution is True and s.allowed_peer_cidrs == ()
+    assert s.route_table_quota == 50 and s.enable_dns_resolution is True
+    # safe defaults (issue 11): private and shared ranges only, both VPCs must consent by tag, fan-out of 10
+    assert s.allowed_peer_cidrs == ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fd00::/8")
+    assert s.consent_mode == "tag" and s.max_peerings_per_event == 10 and s.allow_shadowing is False
+    assert s.allowed_taggers == ()
 
 
 def test_settings_parse_lists_and_flags():
@@ -30,6 +34,8 @@ def test_settings_parse_lists_and_flags():
     ({}, "STACK_ACCOUNT_ID"),
     ({"STACK_ACCOUNT_ID": "1", "ALLOWED_PEER_CIDRS": "10.0.0.0/33"}, "not a CIDR block"),
     ({"STACK_ACCOUNT_ID": "1", "ROUTE_TABLE_QUOTA": "fifty"}, "must be numbers"),
+    ({"STACK_ACCOUNT_ID": "1", "MAX_PEERINGS_PER_EVENT": "0"}, "at least 1"),
+    ({"STACK_ACCOUNT_ID": "1", "CONSENT_MODE": "anyone"}, "must be one of tag, account"),
 ])
 def test_bad_settings_are_one_sentence_errors(env, fragment):
     with pytest.raises(InvalidInput, match=fragment):

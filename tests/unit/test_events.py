@@ -88,3 +88,54 @@ def test_execution_name_is_deterministic_valid_and_distinct_per_event():
     assert a != execution_name("pcx-0a1b2c3d4e5f60718", "event-2")
     assert a.startswith("pcx-0a1b2c3d4e5f60718-") and len(a) <= 80
     assert all(c.isalnum() or c in "-_" for c in a)
+
+
+SSO_IDENTITY = {
+    "type": "AssumedRole",
+    "arn": "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_NetworkAdmin_0123456789abcdef/jane",
+    "sessionContext": {"sessionIssuer": {
+        "type": "Role",
+        "arn": ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/"
+                "AWSReservedSSO_NetworkAdmin_0123456789abcdef"),
+    }},
+}
+
+
+@pytest.mark.parametrize("patterns, started", [
+    ((), True),  # no AllowedTaggers: anyone who may tag
+    (("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_NetworkAdmin_*",), True),
+    (("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_NetworkAdmin_*/*",), True),
+    (("arn:aws:iam::123456789012:role/NetworkAutomation",), False),
+    (("arn:aws:iam::999999999999:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_NetworkAdmin_*",), False),
+    (("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/awsreservedsso_networkadmin_*",), False),
+])
+def test_allowed_taggers_match_the_identity_or_its_role_by_arn_pattern(patterns, started):
+    event = load_event("create-tags-peering.json")
+    event["detail"]["userIdentity"] = SSO_IDENTITY
+    result = trigger_from(PeeringApiCallEvent.model_validate(event), KEY, patterns)
+    assert bool(result.peering_ids) is started
+    if not started:
+        assert result.reason == (
+            "The CreateTags call was made by arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_NetworkAdmin_"
+            "0123456789abcdef/jane, arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_"
+            "NetworkAdmin_0123456789abcdef, which matches no AllowedTaggers pattern, so nothing was read or "
+            "started.")
+
+
+def test_an_event_without_a_user_identity_is_refused_when_taggers_are_restricted():
+    event = load_event("create-tags-peering.json")
+    event["detail"].pop("userIdentity", None)
+    result = trigger_from(PeeringApiCallEvent.model_validate(event), KEY, ("arn:aws:iam::*:role/*",))
+    assert result.peering_ids == [] and "an unnamed identity" in result.reason
+
+
+def test_peerings_past_max_peerings_per_event_are_refused_and_reported():
+    event = load_event("create-tags-peering.json")
+    ids = [f"pcx-{i:017x}" for i in range(12)]
+    event["detail"]["requestParameters"]["resourcesSet"]["items"] = [{"resourceId": pcx} for pcx in ids]
+    result = trigger_from(PeeringApiCallEvent.model_validate(event), KEY, (), 10)
+    assert result.peering_ids == ids[:10] and result.refused == ids[10:]
+    assert result.reason == ("The CreateTags call names 12 peerings, more than MaxPeeringsPerEvent (10): the first "
+                             "10 were started and 2 were refused.")
+    exactly = trigger_from(PeeringApiCallEvent.model_validate(event), KEY, (), 12)
+    assert exactly.peering_ids == ids and exactly.refused == []

@@ -11,9 +11,9 @@ PCX = "pcx-0123456789abcdef0"
 KEY = "peering-automation/auto-accept"
 
 
-def side(role, vpc, cidrs, ipv6=(), account="111111111111"):
+def side(role, vpc, cidrs, ipv6=(), account="111111111111", consent=("*",)):
     return VpcSide(role=role, vpc_id=vpc, account_id=account, region="us-east-1", cidrs=list(cidrs),
-                   ipv6_cidrs=list(ipv6))
+                   ipv6_cidrs=list(ipv6), accept_from=None if consent is None else list(consent))
 
 
 def peering(state="pending-acceptance", tags=None, requester=None, accepter=None):
@@ -62,6 +62,18 @@ def test_seed_peering_is_not_refused():
      SETTINGS, "Accepter account 888888888888 is not in AllowedAccepterAccounts (111111111111)"),
     ("cidr outside allowed", {}, Settings(stack_account_id="111111111111", allowed_peer_cidrs=("10.6.0.0/16",)),
      "Accepter VPC vpc-b has 10.7.0.0/16, outside AllowedPeerCidrs"),
+    ("public cidr outside the default private ranges",
+     {"accepter": side("accepter", "vpc-b", ["10.7.0.0/16", "203.0.113.0/24"])}, SETTINGS,
+     "Accepter VPC vpc-b has 203.0.113.0/24, outside AllowedPeerCidrs (10.0.0.0/8"),
+    ("ipv6 outside fd00::/8 by default", {"accepter": side("accepter", "vpc-b", ["10.7.0.0/16"], ["2600:1f18::/56"])},
+     SETTINGS, "2600:1f18::/56, outside AllowedPeerCidrs"),
+    ("accepter does not consent", {"accepter": side("accepter", "vpc-b", ["10.7.0.0/16"], consent=[])}, SETTINGS,
+     "Accepter VPC vpc-b (account 111111111111) does not consent to vpc-a of account 111111111111: its "
+     "peering-automation/accept-from tag lists nothing (the tag is missing)"),
+    ("requester consents to another vpc only",
+     {"requester": side("requester", "vpc-a", ["10.6.0.0/16"], consent=["vpc-c", "222222222222"])}, SETTINGS,
+     "Requester VPC vpc-a (account 111111111111) does not consent to vpc-b of account 111111111111: its "
+     "peering-automation/accept-from tag lists vpc-c, 222222222222"),
     ("overlap", {"accepter": side("accepter", "vpc-b", ["10.6.128.0/17"])}, SETTINGS, "overlaps accepter VPC"),
     ("secondary overlap", {"accepter": side("accepter", "vpc-b", ["10.7.0.0/16", "10.6.5.0/24"])}, SETTINGS,
      "10.6.5.0/24"),
@@ -75,14 +87,58 @@ def test_refusal_names_the_rule_in_one_sentence(case, kwargs, settings, fragment
     assert reason.endswith(".") and "\n" not in reason
 
 
+@pytest.mark.parametrize("requester_consent, accepter_consent", [
+    (["*"], ["*"]), (["vpc-b"], ["vpc-a"]), (["111111111111"], ["vpc-a", "vpc-z"]),
+])
+def test_consent_by_vpc_id_account_or_star_on_both_sides_proceeds(requester_consent, accepter_consent):
+    p = peering(requester=side("requester", "vpc-a", ["10.6.0.0/16"], consent=requester_consent),
+                accepter=side("accepter", "vpc-b", ["10.7.0.0/16"], consent=accepter_consent))
+    assert plan.refusal(p, SETTINGS) is None
+
+
+def test_consent_mode_account_needs_no_tag_but_still_the_account_lists():
+    settings = Settings(stack_account_id="111111111111", consent_mode="account")
+    untagged = peering(requester=side("requester", "vpc-a", ["10.6.0.0/16"], consent=[]),
+                       accepter=side("accepter", "vpc-b", ["10.7.0.0/16"], consent=[]))
+    assert plan.refusal(untagged, settings) is None
+    foreign = peering(accepter=side("accepter", "vpc-b", ["10.7.0.0/16"], account="999999999999", consent=[]))
+    assert "not in AllowedAccepterAccounts" in plan.refusal(foreign, settings)
+
+
+def test_a_star_does_not_widen_the_account_lists():
+    foreign = peering(accepter=side("accepter", "vpc-b", ["10.7.0.0/16"], account="999999999999"))
+    assert "not in AllowedAccepterAccounts" in plan.refusal(foreign, SETTINGS)
+
+
+def test_pre_read_refusal_decides_accounts_without_vpc_facts_and_leaves_consent_to_the_full_rule():
+    unread = peering(accepter=side("accepter", "vpc-b", [], consent=None))
+    assert plan.pre_read_refusal(unread, SETTINGS) is None
+    foreign = peering(requester=side("requester", "vpc-a", [], account="999999999999", consent=None))
+    assert "Requester account 999999999999" in plan.pre_read_refusal(foreign, SETTINGS)
+
+
+@pytest.mark.parametrize("value, entries", [
+    (None, []), ("", []), ("*", ["*"]), ("vpc-a, 111111111111", ["vpc-a", "111111111111"]),
+    (" vpc-a  vpc-b ", ["vpc-a", "vpc-b"]),
+])
+def test_consent_entries_split_on_commas_and_spaces(value, entries):
+    assert plan.consent_entries(value) == entries
+
+
+def test_probe_targets_outside_both_vpcs_are_named():
+    assert plan.targets_outside(["10.7.1.4", "10.6.0.9", "192.168.1.1", "8.8.8.8", "nonsense"], peering()) == [
+        "192.168.1.1", "8.8.8.8", "nonsense"]
+
+
 def test_allowed_requester_accounts_replace_the_stack_account():
     settings = Settings(stack_account_id="111111111111", allowed_requester_accounts=("222222222222",))
     assert "not in AllowedRequesterAccounts" in plan.refusal(peering(), settings)
 
 
 def table(rtb, vpc, routes=(), tags=None):
-    return RouteTable(route_table_id=rtb, vpc_id=vpc, routes=[Route(destination=d, target=t) for d, t in routes],
-                      tags=tags or {})
+    return RouteTable(route_table_id=rtb, vpc_id=vpc, tags=tags or {}, routes=[
+        Route(destination=d, target=t, origin="CreateRouteTable" if t == "local" else "CreateRoute")
+        for d, t in routes])
 
 
 def test_plan_routes_every_table_of_each_side_to_every_peer_cidr_including_secondary_and_ipv6():
@@ -120,10 +176,38 @@ def test_conflicting_route_names_table_destination_and_existing_target():
     assert "nothing was changed" in message
 
 
-def test_a_more_specific_route_to_another_target_is_not_a_conflict():
+@pytest.mark.parametrize("existing, target", [
+    ("10.7.1.0/24", "tgw-1"),  # more specific: the TGW keeps 10.7.1.0/24, the peering would take the rest
+    ("10.0.0.0/8", "tgw-1"),  # less specific: an inspection path for all of 10/8 would lose 10.7/16
+    ("10.7.0.0/17", "vpce-0fw"),  # a firewall endpoint
+    ("0.0.0.0/0", "tgw-1"),  # a default route through a TGW is an inspection path too
+    ("10.0.0.0/8", "nat-1"),
+])
+def test_a_planned_route_overlapping_another_targets_route_fails_naming_both(existing, target):
+    tables = {"requester": [table("rtb-a1", "vpc-a", [(existing, target)])], "accepter": []}
+    with pytest.raises(RouteConflict) as caught:
+        plan.plan_routes(peering(), tables, quota=50)
+    message = str(caught.value)
+    assert f"sends {existing} to {target}, which overlaps the planned route 10.7.0.0/16 to {PCX}" in message
+    assert "nothing was changed" in message and "AllowShadowing=true" in message
+
+
+def test_allow_shadowing_plans_the_overlap_and_lists_both_routes():
     tables = {"requester": [table("rtb-a1", "vpc-a", [("10.7.1.0/24", "tgw-1")])], "accepter": []}
-    result = plan.plan_routes(peering(), tables, quota=50)
+    result = plan.plan_routes(peering(), tables, quota=50, allow_shadowing=True)
     assert [r.destination for r in result.requester.create] == ["10.7.0.0/16"]
+    assert [(s.route_table_id, s.destination, s.existing_destination, s.existing_target)
+            for s in result.requester.shadowed] == [("rtb-a1", "10.7.0.0/16", "10.7.1.0/24", "tgw-1")]
+
+
+@pytest.mark.parametrize("existing, target", [
+    ("0.0.0.0/0", "igw-1"), ("0.0.0.0/0", "nat-1"), ("10.6.0.0/16", "local"), ("10.8.0.0/16", "tgw-1"),
+    ("2600::/8", "tgw-1"),
+])
+def test_internet_defaults_local_and_disjoint_routes_are_not_shadowed(existing, target):
+    tables = {"requester": [table("rtb-a1", "vpc-a", [(existing, target)])], "accepter": []}
+    result = plan.plan_routes(peering(), tables, quota=50)
+    assert [r.destination for r in result.requester.create] == ["10.7.0.0/16"] and result.requester.shadowed == []
 
 
 def test_quota_counts_existing_plus_new_routes_per_table():

@@ -67,23 +67,45 @@ def _peering(pcx: str, state: str) -> Peering:
                    accepter=VpcSide(role="accepter", vpc_id="vpc-b", **side))
 
 
-def _table(rtb: str, *routes: tuple[str, str], skip: bool = False) -> RouteTable:
-    return RouteTable(route_table_id=rtb, vpc_id="vpc-a", routes=[Route(destination=d, target=t) for d, t in routes],
+def _table(rtb: str, *routes: tuple, skip: bool = False) -> RouteTable:
+    """Routes as (destination, target) or (destination, target, state, origin)."""
+    made = [Route(destination=r[0], target=r[1], **dict(zip(("state", "origin"), r[2:], strict=False)))
+            for r in routes]
+    return RouteTable(route_table_id=rtb, vpc_id="vpc-a", routes=made,
                       tags={"peering-automation/skip": "true"} if skip else {})
 
 
-def test_dangling_peerings_are_the_gone_or_undescribed_targets_of_routes():
+def test_dangling_peerings_are_only_the_targets_described_as_gone():
     tables = [_table("rtb-1", ("10.0.0.0/16", "local"), ("10.7.0.0/16", "pcx-dead"), ("10.8.0.0/16", "pcx-live")),
-              _table("rtb-2", ("10.9.0.0/16", "pcx-vanished"), ("0.0.0.0/0", "igw-1"))]
-    described = {"pcx-dead": _peering("pcx-dead", "deleted"), "pcx-live": _peering("pcx-live", "active")}
-    assert sweeper.dangling(tables, described) == ["pcx-dead", "pcx-vanished"]
+              _table("rtb-2", ("10.9.0.0/16", "pcx-vanished"), ("10.10.0.0/16", "pcx-going"), ("0.0.0.0/0", "igw-1"))]
+    described = {"pcx-dead": _peering("pcx-dead", "deleted"), "pcx-live": _peering("pcx-live", "active"),
+                 "pcx-going": _peering("pcx-going", "deleting")}
+    # not described may be an eventual-consistency miss; deleting is not gone yet: neither is dangling
+    assert sweeper.dangling(tables, described) == ["pcx-dead"]
 
 
-def test_cleanup_removes_exactly_the_routes_to_the_peering_except_in_opted_out_tables():
-    tables = [_table("rtb-1", ("10.7.0.0/16", "pcx-1"), ("10.8.0.0/16", "pcx-2"), ("10.7.1.0/24", "igw-1")),
-              _table("rtb-2", ("10.7.0.0/16", "pcx-1"), skip=True)]
-    assert cleanup.routes_to(tables, "pcx-1") == ([("rtb-1", "10.7.0.0/16")], [("rtb-2", "10.7.0.0/16")])
-    assert [s for s in ("pending-acceptance", "active", "provisioning") if cleanup.gone(s)] == []
+def test_cleanup_removes_only_blackholes_made_by_create_route_outside_opted_out_tables():
+    tables = [_table("rtb-1", ("10.7.0.0/16", "pcx-1", "blackhole", "CreateRoute"), ("10.8.0.0/16", "pcx-2"),
+                     ("10.7.1.0/24", "igw-1"),
+                     ("10.9.0.0/16", "pcx-1", "active", "CreateRoute"),
+                     ("10.10.0.0/16", "pcx-1", "blackhole", "EnableVgwRoutePropagation")),
+              _table("rtb-2", ("10.7.0.0/16", "pcx-1", "blackhole", "CreateRoute"), skip=True)]
+    assert cleanup.routes_to(tables, "pcx-1") == (
+        [("rtb-1", "10.7.0.0/16")],
+        [("rtb-1", "10.9.0.0/16"), ("rtb-1", "10.10.0.0/16"), ("rtb-2", "10.7.0.0/16")])
+    assert [s for s in ("pending-acceptance", "active", "provisioning", "deleting") if cleanup.gone(s)] == []
+    assert all(cleanup.gone(s) for s in ("deleted", "rejected", "expired", "failed"))
+
+
+def test_a_peering_is_the_stacks_only_with_its_status_tag_and_an_execution_of_its_workflow():
+    base = _peering("pcx-1", "deleted")
+    mine = base.model_copy(update={"tags": {
+        "peering-automation/status": "verified",
+        "peering-automation/execution": "arn:aws:states:us-east-1:123456789012:execution:stack-Peering:pcx-1-ab"}})
+    assert cleanup.owned(mine, "stack-Peering")
+    assert not cleanup.owned(mine, "other-stack-Peering")  # another stack's run
+    assert not cleanup.owned(base, "stack-Peering")  # never tagged: a peering routed by hand
+    assert not cleanup.owned(base.model_copy(update={"tags": {"peering-automation/execution": "x"}}), None)
 
 
 def test_the_delete_event_names_the_peering_and_failed_or_other_calls_are_refused_in_one_sentence():

@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from peering_tools import seed
-from tests.conftest import all_route_tables, invoke, load_event
+from tests.conftest import all_route_tables, consent, invoke, load_event
 from tests.workflow.test_cross_account_region import EXTERNAL_ID, PEER_ACCOUNT, ROLE, build_a, build_b, peer, session_in
 
 CLEANUP = "peering-autopilot-CleanupFunction"
@@ -36,6 +36,8 @@ def two_peerings(stack, ec2, network):
     pcx = seed.request_peering(ec2, network)
     assert json.loads(stack.run(pcx, "ab")["output"])["status"] == "verified"
     vpc_c = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    consent(ec2, vpc_c, network.vpc_a)
+    consent(ec2, network.vpc_a, network.vpc_b, vpc_c)
     rtb_c = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_c]}])["RouteTables"][0][
         "RouteTableId"]
     other = ec2.create_vpc_peering_connection(
@@ -91,7 +93,8 @@ def test_tables_opted_out_keep_their_routes_and_the_summary_says_so(stack, ec2, 
     assert [r["routeTableId"] for r in result["removed"]] == [network.rtb_a]
     assert [r["routeTableId"] for r in result["leftAlone"]] == [network.rtb_b]
     assert routes_to(ec2, network.rtb_b, pcx) == ["10.6.0.0/16"]
-    assert "1 in tables tagged peering-automation/skip=true were left alone" in result["reason"]
+    assert ("1 were left alone (tables tagged peering-automation/skip=true, or not a blackhole made by "
+            "CreateRoute)") in result["reason"]
 
 
 def test_events_that_are_not_a_successful_delete_change_nothing(stack, ec2, network, two_peerings):
@@ -152,3 +155,64 @@ def test_in_two_accounts_each_side_is_cleaned_in_its_own_account_and_region(make
     assert {(r["accountId"], r["region"], r["routeTableId"], r["destination"]) for r in result["removed"]} == {
         ("123456789012", "us-east-1", a["rtb"], "10.7.0.0/16"), (PEER_ACCOUNT, region, b["rtb"], "10.6.0.0/16")}
     assert routes_to(ec2_a, a["rtb"], pcx) == [] and routes_to(ec2_b, b["rtb"], pcx) == []
+
+
+def test_a_peering_routed_by_hand_and_deleted_keeps_its_routes_the_stack_did_not_make(stack, ec2, network):
+    """A route to a peering the stack never handled (no status tag from its workflow) is not the stack's to
+    delete, even as a blackhole made by CreateRoute."""
+    pcx = seed.request_peering(ec2, network, tagged=False)
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    ec2.create_route(RouteTableId=network.rtb_a, DestinationCidrBlock="10.7.0.0/16", VpcPeeringConnectionId=pcx)
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    before = all_route_tables(ec2)
+
+    result = invoke(CLEANUP, delete_event(pcx))
+    swept = invoke(SWEEPER, {"id": "sweep-hand"})
+
+    assert result["removed"] == [] and "was never handled by this stack" in result["reason"]
+    assert [c["removed"] for c in swept["cleaned"]] == [[]]
+    assert all_route_tables(ec2) == before
+
+
+def test_a_live_peering_briefly_not_described_keeps_its_routes(stack, ec2, network, monkeypatch):
+    """Eventual consistency: a DescribeVpcPeeringConnections that misses a live peering is not a deletion."""
+    from peering.aws.ec2 import Ec2
+
+    pcx = seed.request_peering(ec2, network)
+    assert json.loads(stack.run(pcx)["output"])["status"] == "verified"
+    before = all_route_tables(ec2)
+    monkeypatch.setattr(Ec2, "peering", lambda self, peering_id: None)
+
+    result = invoke(CLEANUP, delete_event(pcx))
+
+    assert result["removed"] == [] and result["peeringState"] == "not described"
+    assert result["reason"] == (f"{pcx} is not described by EC2, so it is not known to be gone and its routes were "
+                                "left alone.")
+    assert all_route_tables(ec2) == before
+
+
+def test_a_side_that_cannot_be_cleaned_fails_the_invocation_after_notifying(stack, ec2, network, two_peerings,
+                                                                            monkeypatch):
+    """Lambda retries a failed asynchronous invocation and then sends it to the OnFailure destination."""
+    from peering.aws.ec2 import Ec2
+    from peering.errors import AwsCallFailed
+
+    pcx, _, _ = two_peerings
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    original = Ec2.route_tables
+
+    def flaky(self, vpc_id):
+        if vpc_id == network.vpc_b:
+            raise AwsCallFailed("DescribeRouteTables failed with RequestLimitExceeded: slow down.")
+        return original(self, vpc_id)
+
+    monkeypatch.setattr(Ec2, "route_tables", flaky)
+    response = boto3.client("lambda", region_name="us-east-1").invoke(FunctionName=CLEANUP,
+                                                                      Payload=json.dumps(delete_event(pcx)))
+    error = json.loads(response["Payload"].read())
+
+    assert response.get("FunctionError") and error["errorType"] == "CleanupIncomplete"
+    assert "1 side(s) could not be cleaned: DescribeRouteTables failed with RequestLimitExceeded" in error[
+        "errorMessage"]
+    assert routes_to(ec2, network.rtb_a, pcx) == []  # the side that could be cleaned was
+    assert routes_to(ec2, network.rtb_b, pcx) == ["10.6.0.0/16"]

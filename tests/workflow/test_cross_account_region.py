@@ -6,6 +6,7 @@ account 222222222222 and/or us-west-2. moto maps STS AssumeRole credentials to t
 """
 
 import json
+import os
 
 import boto3
 import botocore.client
@@ -18,7 +19,7 @@ from peering.aws.clients import Clients
 from peering.config import Settings
 from peering.models import Peering, VpcSide
 from peering_tools import seed, template
-from tests.conftest import all_route_tables, peering_tags
+from tests.conftest import all_route_tables, consent, peering_tags
 
 PEER_ACCOUNT = "222222222222"
 ROLE = "PeeringAutopilotAccepter"
@@ -27,7 +28,7 @@ EXTERNAL_ID = "ext-id-0123456789"
 
 def session_in(account: str) -> boto3.session.Session:
     creds = boto3.client("sts", region_name="us-east-1").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="test-setup")["Credentials"]
+        RoleArn=f"arn:aws:iam::{account}:role/peering-autopilot/{ROLE}", RoleSessionName="test-setup")["Credentials"]
     return boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                                  aws_session_token=creds["SessionToken"])
 
@@ -35,6 +36,7 @@ def session_in(account: str) -> boto3.session.Session:
 def build_vpc(ec2, cidr: str, subnet_cidr: str, name: str, ssh_from: str) -> dict:
     """A VPC with a subnet and a running instance whose group admits SSH from ``ssh_from``."""
     vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    consent(ec2, vpc, "*")  # the VPC's owner accepts peerings from any allowed account
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=subnet_cidr)["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=f"instance-{name}", Description=name, VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
@@ -69,7 +71,7 @@ def assumed(monkeypatch):
 
     def make_api_call(self, operation_name, api_params):
         if operation_name == "AssumeRole" and api_params.get("RoleSessionName") != "test-setup":
-            record["assume"].append(dict(api_params))
+            record["assume"].append({**api_params, "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME")})
         return original_call(self, operation_name, api_params)
 
     monkeypatch.setattr(Clients, "_assume", spy)
@@ -129,8 +131,12 @@ def test_peering_is_accepted_routed_and_verified_on_each_side_in_its_own_account
     assert peering_tags(ec2_a, pcx)["peering-automation/status"] == "verified"
     if account:
         assert assumed["assume"], "the accepter side ran under the accepter role"
-        assert {c["RoleArn"] for c in assumed["assume"]} == {f"arn:aws:iam::{account}:role/{ROLE}"}
+        assert {c["RoleArn"] for c in assumed["assume"]} == {f"arn:aws:iam::{account}:role/peering-autopilot/{ROLE}"}
         assert all(c.get("ExternalId") == EXTERNAL_ID for c in assumed["assume"])
+        # once per function (its container), though ApplyRoutes runs twice and CheckActive may poll
+        functions = [c["function"] for c in assumed["assume"]]
+        assert len(functions) == len(set(functions)) and {"AcceptFunction", "ApplyRoutesFunction"} <= {
+            f.removeprefix("peering-autopilot-") for f in functions}, functions
         assert "ec2:AcceptVpcPeeringConnection" in assumed["calls"]
     else:
         assert assumed["assume"] == [], "no role is assumed within one account"
@@ -148,12 +154,14 @@ def test_accepter_role_template_allows_exactly_what_the_accepter_side_calls(make
     assert stack.run(peer(ec2_a, a, b, PEER_ACCOUNT, "us-west-2"), "ok")["status"] == "SUCCEEDED"
     # a second peering whose DNS stage fails: the rollback deletes the accepter's new route under the role
     b2 = {"vpc": ec2_b.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]}
+    consent(ec2_b, b2["vpc"], "*")
     monkeypatch.setattr(Ec2, "allow_remote_dns", lambda *a: (_ for _ in ()).throw(AwsCallFailed("denied.")))
     assert stack.run(peer(ec2_a, a, b2, PEER_ACCOUNT, "us-west-2"), "doomed")["status"] == "FAILED"
 
     source = template.load(template.REPO_ROOT / "accepter-role.yaml")
     statements = source["Resources"]["AccepterRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    allowed = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    allowed = {a for s in statements if s["Effect"] == "Allow"
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert assumed["calls"] <= allowed, sorted(assumed["calls"] - allowed)
     mutations = {a for a in allowed if not a.startswith("ec2:Describe")}
     assert mutations <= assumed["calls"], f"never used: {sorted(mutations - assumed['calls'])}"
@@ -203,9 +211,9 @@ def test_a_requester_outside_the_allow_list_is_never_accepted_or_routed(requeste
     peering = Peering(
         peering_id="pcx-0123456789abcdef0", state="pending-acceptance",
         requester=VpcSide(role="requester", vpc_id="vpc-a", account_id=requester, region="us-east-1",
-                          cidrs=["10.6.0.0/16"]),
+                          cidrs=["10.6.0.0/16"], accept_from=["*"]),
         accepter=VpcSide(role="accepter", vpc_id="vpc-b", account_id=stack_account, region="us-east-1",
-                         cidrs=["10.7.0.0/16"]),
+                         cidrs=["10.7.0.0/16"], accept_from=["*"]),
         tags={"peering-automation/auto-accept": "true"},
     )
     reason = plan.refusal(peering, settings)

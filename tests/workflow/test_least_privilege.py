@@ -12,6 +12,7 @@ import botocore.client
 import pytest
 
 from peering_tools import inprocess, probes, seed, template
+from tests.conftest import consent
 from tests.template.test_template import MUTATIONS, _actions, _statements
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
@@ -79,6 +80,8 @@ def _exercise(stack, ec2, network, monkeypatch):
         VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0].get("Tags", [])}
     stack.run(seed.request_peering(ec2, network, tagged=False), "refused")
     other = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    consent(ec2, other, "*")
+    consent(ec2, network.vpc_a, "*")
     doomed = ec2.create_vpc_peering_connection(
         VpcId=network.vpc_a, PeerVpcId=other,
         TagSpecifications=[{"ResourceType": "vpc-peering-connection",
@@ -106,6 +109,7 @@ def _exercise_sweeper_and_cleanup(stack, ec2, network, routed):
 
     def tagged_request(cidr):
         vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+        consent(ec2, vpc, "*")
         return ec2.create_vpc_peering_connection(
             VpcId=network.vpc_a, PeerVpcId=vpc, TagSpecifications=[{"ResourceType": "vpc-peering-connection", "Tags": [
                 {"Key": seed.TRIGGER_TAG, "Value": "true"}]}])["VpcPeeringConnection"]["VpcPeeringConnectionId"]

@@ -1,6 +1,6 @@
 """The real ASL definition, run by moto's Step Functions interpreter, handlers executed in-process.
 
-Given the seed network (shared/seed/SEED-SUMMARY.md), when the peering request carries the trigger
+Given the seed network (docs/tutorial.md), when the peering request carries the trigger
 tag, then the workflow accepts it, routes both sides and records the outcome; every refusal and
 failure leaves all route tables exactly as they were.
 """
@@ -10,7 +10,7 @@ import json
 import pytest
 
 from peering_tools import seed
-from tests.conftest import all_route_tables, peering_tags
+from tests.conftest import all_route_tables, consent, peering_tags
 
 STATUS = "peering-automation/status"
 
@@ -119,6 +119,8 @@ def test_peer_cidr_outside_allowed_ranges_is_rejected(make_stack, ec2, network):
 
 def test_overlapping_vpcs_are_rejected_although_moto_would_accept_the_peering(stack, ec2, network):
     other = ec2.create_vpc(CidrBlock="10.6.128.0/17")["Vpc"]["VpcId"]
+    consent(ec2, other, "*")
+    consent(ec2, network.vpc_a, "*")
     pcx = ec2.create_vpc_peering_connection(
         VpcId=network.vpc_a, PeerVpcId=other,
         TagSpecifications=[{"ResourceType": "vpc-peering-connection",
@@ -132,7 +134,19 @@ def test_overlapping_vpcs_are_rejected_although_moto_would_accept_the_peering(st
     assert all_route_tables(ec2) == before
 
 
-def test_secondary_cidr_and_ipv6_blocks_are_routed_in_every_table(stack, ec2, network):
+def test_an_amazon_provided_ipv6_block_is_outside_the_default_private_ranges(stack, ec2, network):
+    ec2.associate_vpc_cidr_block(VpcId=network.vpc_b, AmazonProvidedIpv6CidrBlock=True)
+    pcx = seed.request_peering(ec2, network)
+    before = all_route_tables(ec2)
+
+    summary = output(stack.run(pcx))
+
+    assert summary["status"] == "rejected" and "outside AllowedPeerCidrs (10.0.0.0/8" in summary["reason"]
+    assert all_route_tables(ec2) == before
+
+
+def test_secondary_cidr_and_ipv6_blocks_are_routed_in_every_table(make_stack, ec2, network):
+    stack = make_stack(AllowedPeerCidrs="10.0.0.0/8,2000::/3")  # Amazon-provided IPv6 is global unicast
     ec2.associate_vpc_cidr_block(VpcId=network.vpc_b, CidrBlock="10.8.0.0/16")
     ec2.associate_vpc_cidr_block(VpcId=network.vpc_b, AmazonProvidedIpv6CidrBlock=True)
     ec2.associate_vpc_cidr_block(VpcId=network.vpc_a, AmazonProvidedIpv6CidrBlock=True)
@@ -335,6 +349,8 @@ def test_probe_outside_both_vpcs_is_not_applicable_and_the_analysis_decides(make
 def test_without_running_instances_nothing_is_verified_and_the_run_ends_routed(stack, ec2):
     a = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
     b = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    consent(ec2, a, b)
+    consent(ec2, b, a)
     pcx = ec2.create_vpc_peering_connection(VpcId=a, PeerVpcId=b, TagSpecifications=[
         {"ResourceType": "vpc-peering-connection", "Tags": [{"Key": seed.TRIGGER_TAG, "Value": "true"}]}],
     )["VpcPeeringConnection"]["VpcPeeringConnectionId"]

@@ -13,7 +13,7 @@ import pytest
 
 from peering.service import Workflow
 from peering_tools import executions, seed
-from tests.conftest import all_route_tables, invoke, load_event, peering_tags
+from tests.conftest import all_route_tables, consent, invoke, load_event, peering_tags
 
 SWEEPER = "peering-autopilot-SweeperFunction"
 INTAKE = "peering-autopilot-IntakeFunction"
@@ -136,6 +136,8 @@ def test_untagged_falsely_tagged_and_active_peerings_are_ignored(stack, ec2, net
 
 def test_a_tagged_request_its_run_refused_is_not_started_again(stack, ec2, network):
     overlapping = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    consent(ec2, overlapping, "*")
+    consent(ec2, network.vpc_a, "*")
     pcx = ec2.create_vpc_peering_connection(
         VpcId=network.vpc_a, PeerVpcId=overlapping,
         TagSpecifications=[{"ResourceType": "vpc-peering-connection",

@@ -113,6 +113,17 @@ def resolve_source(snapshot: Snapshot, value: str | None, vpc_id: str, groups: l
     return endpoint
 
 
+def check_arguments(source: str | None, target: str | None) -> None:
+    """The syntax of --from and --to, checked before anything is read (``CliError`` when malformed)."""
+    if target is not None:
+        parse_target(target)
+    if source is not None and not source.strip().startswith("subnet-"):
+        try:
+            ipaddress.ip_address(source.strip())
+        except ValueError:
+            raise CliError(f"--from {source!r} is neither an IP address nor a subnet id.") from None
+
+
 def resolve_target(snapshot: Snapshot, value: str | None, vpc_id: str) -> Target:
     if value is not None:
         return parse_target(value)
@@ -219,6 +230,7 @@ def diagnose_command(
     with cli_errors(aws):
         if not PEERING_ID.match(peering_id):
             raise CliError(f"{peering_id!r} is not a peering id (pcx-...).")
+        check_arguments(source, target)  # malformed --from/--to before any request
         endpoint, destination, result = diagnose(aws, peering_id, source, target, source_groups or [])
     if as_json:
         typer.echo(json.dumps({"peeringId": peering_id, "from": endpoint.label, "to": str(destination),

@@ -1,7 +1,7 @@
 """An embedded AWS emulator on 127.0.0.1 with the stack from template.yaml deployed in it.
 
 moto's server runs in this process, so that the project's handlers (``inprocess``) and the AWS
-behaviour the workflow depends on can be added where moto lacks it. Three private moto seams are
+behaviour the workflow depends on can be added where moto lacks it. These private moto seams are
 patched while an emulator runs (moto is pinned; ``tests/emulator/test_moto_seams_emulator.py``
 fails loudly when one moves):
 
@@ -10,9 +10,15 @@ fails loudly when one moves):
   ``AWS API Call via CloudTrail`` event goes to the default bus of the caller's account and region.
 - ``moto.events.models.Rule.send_to_targets``: enabled rules only, matched with ``eventpattern``
   (EventBridge's semantics), delivering to Lambda (asynchronously, through the in-process seam)
-  and to Step Functions, which moto cannot do.
+  and to Step Functions, which moto cannot do; other targets by moto, of what ``eventpattern`` matched.
+- ``moto.events`` pattern parsing and TestEventPattern (``emulated_events``): PutRule refuses an
+  invalid pattern with ``InvalidEventPatternException``; TestEventPattern answers with ``eventpattern``.
 - ``moto.core.config.default_user_config``: Lambda without Docker, Step Functions executing the
   real definition (what ``mock_aws(config=...)`` sets for in-process mocks).
+
+EC2 behaviours where moto 5.2.5 differs from AWS (tags per account and region, overlapping CIDRs,
+blackhole routes, DryRun) are corrected by ``ec2_fidelity`` while an emulator runs, and a request
+signed for a region AWS does not have gets AWS's 403 (``regions.RegionGuard``), not moto's 500.
 
 Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
 regions from the client's request signature. Nothing here prints.
@@ -26,16 +32,29 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from moto.core.config import default_user_config
 from moto.ec2.responses import EC2Response
-from moto.events.models import Rule, events_backends
+from moto.events.models import EventPattern, Rule, events_backends
 from moto.server import ThreadedMotoServer
 
-from . import cloudtrail, deploy, emulated_network, eventpattern, inprocess, probes, template, timewarp
+from . import (
+    cloudtrail,
+    deploy,
+    ec2_fidelity,
+    emulated_events,
+    emulated_network,
+    eventpattern,
+    inprocess,
+    probes,
+    regions,
+    template,
+    timewarp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +137,8 @@ def _start_execution(account: str, region: str, arn: str, payload: str) -> None:
     from moto.stepfunctions.responses import get_backend  # noqa: PLC0415 - the parser backend from the config
 
     try:
-        get_backend(account, region).start_execution(arn, None, payload)
+        # a fresh name per event, as EventBridge gives one (moto names a nameless execution "None": a second clashes)
+        get_backend(account, region).start_execution(arn, str(uuid.uuid4()), payload)
     except Exception:  # EventBridge would retry, then give up; one failed target does not stop the others
         log.exception("Starting %s for an event failed", arn)
 
@@ -128,13 +148,13 @@ def _delivering_send_to_targets(self: Rule, original_event: dict[str, Any], tran
     or the whole event (``InputPath``/``InputTransformer`` are not applied to Lambda/Step Functions targets)."""
     if self.scheduled_expression and not self.event_pattern.get_pattern():
         return  # a schedule-only rule matches no event (the emulator does not run schedules: invoke the target)
+    event = _envelope(original_event)  # matched as delivered: "time" is ISO 8601, as patterns on it expect
     try:
-        if self.state != "ENABLED" or not eventpattern.matches(self.event_pattern.get_pattern(), original_event):
+        if self.state != "ENABLED" or not eventpattern.matches(self.event_pattern.get_pattern(), event):
             return
     except eventpattern.PatternError as e:  # one bad rule must not stop delivery to the others
         log.warning("Rule %s was skipped: %s", self.name, e)
         return
-    event = _envelope(original_event)
     others = []
     for target in self.targets:
         arn = target["Arn"]
@@ -147,9 +167,10 @@ def _delivering_send_to_targets(self: Rule, original_event: dict[str, Any], tran
             _start_execution(self.account_id, self.region_name, arn, payload)
         else:
             others.append(target)
-    if others:  # logs, SQS, buses...: moto's own delivery (and its own matcher) for those
+    if others:  # logs, SQS, buses...: moto's own delivery for those, of what eventpattern matched
         rest = copy.copy(self)
         rest.targets = others
+        rest.event_pattern = EventPattern(None, {})  # moto's matcher would decide again, and differently
         _original_send_to_targets(rest, original_event, transform_input)
 
 
@@ -198,11 +219,15 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
         self._server.start()
+        wsgi = self._server._server  # the werkzeug server ThreadedMotoServer made (canary: test_ec2_fidelity)
+        wsgi.app = regions.RegionGuard(wsgi.app)  # a region AWS lacks: AWS's 403, not moto's 500
         self.port = self._server.get_host_and_port()[1]
         self._saved_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)  # Step Functions' Lambda calls go to this server
         EC2Response.call_action = _recording_call_action
+        ec2_fidelity.install()  # after the recorder: it wraps call_action as it finds it
         Rule.send_to_targets = _delivering_send_to_targets
+        emulated_events.install()
         inprocess.install()
         inprocess.set_process_env(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
                                   AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"])
@@ -233,8 +258,10 @@ class Emulator:
                 os.environ.pop("MOTO_PORT", None)
             else:
                 os.environ["MOTO_PORT"] = self._saved_moto_port
+        ec2_fidelity.uninstall()  # before the recorder's seam is put back
         EC2Response.call_action = _original_call_action
         Rule.send_to_targets = _original_send_to_targets
+        emulated_events.uninstall()
         timewarp.restore()
         emulated_network.uninstall()
         inprocess.reset_process_env()

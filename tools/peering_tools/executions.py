@@ -658,9 +658,13 @@ class Aws:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            import boto3  # noqa: PLC0415
+            from .cliargs import ArgumentError  # noqa: PLC0415
+            from .cliargs import session as cli_session
 
-            session = boto3.session.Session(region_name=self.region)
+            try:  # bad --region/--endpoint-url are refused here; dummy credentials for a loopback endpoint
+                session = cli_session(self.region, self.endpoint_url)
+            except ArgumentError as e:
+                raise CliError(str(e)) from None
             if not session.region_name:
                 raise CliError("No AWS region: pass --region or set AWS_REGION.")
             self._clients[service] = session.client(service, endpoint_url=self.endpoint_url, config=client_config())

@@ -81,16 +81,21 @@ def _start(emulator: Emulator) -> str:
         raise _fail(str(e)) from None
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def up(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Loopback port to serve on.")] = 5000,
     parameter_overrides: Annotated[
-        list[str] | None, typer.Option("--parameter-overrides", help="Template parameters, as sam deploy takes them.")
+        list[str] | None, typer.Option(
+            "--parameter-overrides", help="Template parameters, as sam deploy takes them: K=V K2=V2 (separate "
+                                          "words or one quoted string) or ParameterKey=K,ParameterValue=V.")
     ] = None,
 ) -> None:
     """Start the emulator on 127.0.0.1, deploy the stack into it, and serve until interrupted."""
+    if ctx.args and not parameter_overrides:  # words after --parameter-overrides K=V are more overrides
+        raise _fail(f"unexpected argument {ctx.args[0]!r} (template parameters go after --parameter-overrides).")
     try:
-        overrides = parse_overrides(parameter_overrides or [])
+        overrides = parse_overrides([*(parameter_overrides or []), *ctx.args])
     except OverrideError as e:
         raise _fail(str(e)) from None
     emulator = Emulator(port=port, parameter_overrides=overrides)
@@ -179,27 +184,45 @@ def _watch(console: Console, sfn: Any, machine_arn: str, peering_id: str) -> tup
                                "(the CloudTrail event or the rule did not reach the intake function)")
         time.sleep(POLL)
         execution_arn = _find_execution(sfn, machine_arn, peering_id)
-    shown: list[str] = []
     live = (Live(_progress([], "RUNNING", 0.0), console=console, auto_refresh=False, transient=True)
             if console.is_terminal else None)
-    with live or contextlib.nullcontext():
+    with live or contextlib.nullcontext():  # a terminal: one line, redrawn, gone at the end; piped: nothing
         while True:
             elapsed = time.monotonic() - started
             described = sfn.describe_execution(executionArn=execution_arn)
-            stages = _stages(sfn, execution_arn)
-            if live:  # a terminal: one line, redrawn
-                live.update(_progress(stages, described["status"], elapsed, last=3), refresh=True)
-            else:  # piped: one line per stage entered, then the outcome
-                for stage in stages[len(shown):]:
-                    console.print(f"  stage: {stage}")
-                shown = stages
+            if live:
+                live.update(_progress(_stages(sfn, execution_arn), described["status"], elapsed, last=3),
+                            refresh=True)
             if described["status"] != "RUNNING":
                 break
             if elapsed > EXECUTION_TIMEOUT:
                 raise TimeoutError(f"the workflow for {peering_id} was still running after {EXECUTION_TIMEOUT:.0f} s")
             time.sleep(POLL)
-    console.print(_progress(stages, described["status"], elapsed))
+    # The stages are listed once, in the timeline below.
+    console.print(Text.assemble(("workflow ", "bold"), f"{described['status'].lower()} after {elapsed:.1f} s"))
     return execution_arn, described
+
+
+def aligned(lines: list[str], gap: int = 2) -> list[str]:
+    """Tab-separated lines (a table, as `executions show` pipes it) as space-aligned columns: each run
+    of consecutive lines with tabs is one table; other lines are kept as they are."""
+    out: list[str] = []
+    table: list[list[str]] = []
+
+    def flush() -> None:
+        if table:
+            widths = [max(len(row[i]) for row in table if i < len(row)) for i in range(max(map(len, table)))]
+            out.extend("".join(cell.ljust(widths[i] + gap) for i, cell in enumerate(row)).rstrip() for row in table)
+            table.clear()
+
+    for line in lines:
+        if "\t" in line:
+            table.append(line.split("\t"))
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return out
 
 
 def _heading(console: Console, title: str) -> None:
@@ -252,10 +275,8 @@ def _run_demo(console: Console, emulator: Emulator) -> int:
     _heading(console, "The execution, as `peering executions show` prints it")
     aws = executions.Aws(region=emulator.region, endpoint_url=emulator.url)
     detail = executions.detail_from(described, executions.all_events(aws, execution_arn))
-    for line in executions.show_lines(detail):
+    for line in aligned(executions.show_lines(detail)):
         console.print(f"  {line}", markup=False)
-    console.print(f"  (against a running `peering local up`: peering executions show {execution_arn} "
-                  "--endpoint-url http://127.0.0.1:PORT)")
     if status in SUCCESS:
         console.print(f"[bold green]ok:[/] the peering is {status}.")
         return 0

@@ -1,4 +1,4 @@
-"""The seed scenario's network (shared/seed/SEED-SUMMARY.md): VPC A 10.6.0.0/16 and VPC B 10.7.0.0/16,
+"""The seed scenario's network (docs/tutorial.md): VPC A 10.6.0.0/16 and VPC B 10.7.0.0/16,
 a subnet, an internet gateway and an instance in each, an EIP on A's instance, 0.0.0.0/0 -> igw on A only.
 The tutorial's instances answer A's ping, so their security groups are part of the seed: A's admits SSH
 from anywhere (the operator logs in through the EIP), B's admits SSH and ICMP from VPC A's range.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 TRIGGER_TAG = "peering-automation/auto-accept"
+CONSENT_TAG = "peering-automation/accept-from"
 
 
 @dataclass
@@ -67,6 +68,9 @@ def build(ec2: Any, image_id: str | None = None) -> SeedNetwork:
     allocation = ec2.allocate_address(Domain="vpc")
     ec2.associate_address(AllocationId=allocation["AllocationId"], InstanceId=ids["instance_a"])
     ec2.create_route(RouteTableId=ids["rtb_a"], DestinationCidrBlock="0.0.0.0/0", GatewayId=ids["igw_a"])
+    # each VPC's owner consents to a peering with the other VPC (ConsentMode=tag, the default)
+    for side, peer in (("a", "b"), ("b", "a")):
+        ec2.create_tags(Resources=[ids[f"vpc_{side}"]], Tags=[{"Key": CONSENT_TAG, "Value": ids[f"vpc_{peer}"]}])
     return SeedNetwork(eip_a=allocation["PublicIp"], **ids)
 
 

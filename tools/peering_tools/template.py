@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import yaml
+from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
@@ -147,11 +148,16 @@ def _stage_artifacts(template: dict) -> tuple[dict, dict[str, str]]:
 def translate(template: dict, parameters: dict[str, str], region: str = "us-east-1") -> tuple[dict, dict[str, str]]:
     staged, paths = _stage_artifacts(template)
     session = boto3.session.Session(region_name=region)  # only its region is read: no call is made
+    # The translator records usage metrics; published (to its no-op publisher) here, or its __del__
+    # logs "There are unpublished metrics" at exit.
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
     try:
-        cfn = Translator({}, Parser(), boto_session=session).translate(staged, parameter_values=dict(parameters),
-                                                 get_managed_policy_map=lambda: {})
+        cfn = Translator({}, Parser(), boto_session=session, metrics=metrics).translate(
+            staged, parameter_values=dict(parameters), get_managed_policy_map=lambda: {})
     except Exception as e:  # the translator's own errors carry their message
         raise TemplateError(f"aws-sam-translator rejected the template: {e}") from e
+    finally:
+        metrics.publish()
     return cfn, paths
 
 
@@ -360,3 +366,16 @@ def substitute(definition: str, substitutions: dict[str, str]) -> str:
     result = re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: str(substitutions[m.group(1)]), definition)
     json.loads(result)  # must still be valid JSON
     return result
+
+
+def write_translated(out: Path, parameters: dict[str, str] | None = None) -> None:
+    """The SAM-translated CloudFormation (default parameters) as JSON, for checkov's Lambda checks."""
+    source = load()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(translate(source, _parameter_values(source, parameters or {}))[0], indent=1))
+
+
+if __name__ == "__main__":  # python -m peering_tools.template OUT.json (make lint)
+    import sys
+
+    write_translated(Path(sys.argv[1]))

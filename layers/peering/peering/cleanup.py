@@ -1,11 +1,20 @@
-"""Cleanup on delete: when a peering is gone, remove the routes that still point at it on both sides.
+"""Cleanup on delete: when a peering is gone, remove the routes this stack made to it, on both sides.
 
 AWS keeps such routes as blackholes. The peering is re-read live (a deleted peering is still
 described for a while, with both VPCs, accounts and regions); each side's route tables are read and
 changed in that side's own account and region (through the accepter role for another account).
-Only routes whose target is exactly this peering are deleted; tables tagged
-``peering-automation/skip=true`` are left alone (IAM enforces it too). Nothing is tagged - the
-peering is gone - and a summary goes to the stack's SNS topic. Running it twice is a no-op.
+
+A route is deleted only when all of these hold (anything else is left alone and reported):
+- the peering is *described* as deleted, rejected, expired or failed (a peering EC2 does not describe
+  is never taken for gone: that may be an eventual-consistency miss);
+- the peering carries this stack's tags (its status tag and an execution of this stack's workflow), so
+  the routes to it were this stack's to make;
+- the side's account is one the stack may work in (AllowedRequesterAccounts / AllowedAccepterAccounts);
+- the route's target is exactly this peering, its state is ``blackhole`` and its origin ``CreateRoute``
+  (re-read just before the delete), in a table not tagged ``peering-automation/skip=true``.
+Nothing is tagged - the peering is gone - and a summary goes to the stack's SNS topic. When a side could
+not be cleaned, the function raises after notifying, so Lambda's retries and the OnFailure destination
+(and the next sweep) finish the job. Running it twice is a no-op.
 """
 
 from __future__ import annotations
@@ -14,16 +23,16 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from .aws import inventory
 from .aws.notify import publish
-from .config import SKIP_TAG
-from .errors import PeeringError, PeeringNotFound
+from .config import EXECUTION_TAG, SKIP_TAG, STATUS_TAG
+from .errors import CleanupIncomplete, PeeringError, PeeringNotFound
 from .events import PEERING_ID, PeeringApiCallEvent
-from .models import Peering, RouteTable, Wire
+from .models import Peering, Route, RouteTable, Wire
 from .plan import tag_is_true
 
-GONE_STATES = frozenset({"deleting", "deleted", "rejected", "expired", "failed"})
-"""Peering states in which no traffic can flow, so a route to the peering is a blackhole."""
+GONE_STATES = frozenset({"deleted", "rejected", "expired", "failed"})
+"""Described peering states in which no traffic can flow, so a route to the peering is a blackhole
+(``deleting`` is not yet one: the next sweep finds it deleted)."""
 DELETE_CALL = "DeleteVpcPeeringConnection"
 
 
@@ -42,17 +51,18 @@ class CleanupResult(Wire):
     peering_state: str
     removed: list[RemovedRoute] = Field(default_factory=list)
     left_alone: list[RemovedRoute] = Field(default_factory=list)
-    """Routes to the peering in tables tagged peering-automation/skip=true."""
+    """Routes to the peering that stay: in tables tagged peering-automation/skip=true, not a blackhole yet,
+    or not made by CreateRoute."""
     problems: list[str] = Field(default_factory=list)
     reason: str
 
 
 class _Place(Wire):
-    """Where to look: one account and region, one VPC (None: every table with a route to the peering)."""
+    """Where to look: one account and region, one VPC."""
 
     account_id: str
     region: str
-    vpc_id: str | None = None
+    vpc_id: str
 
 
 # -- pure ------------------------------------------------------------------------------------------
@@ -60,15 +70,30 @@ def gone(state: str) -> bool:
     return state in GONE_STATES
 
 
+def owned(peering: Peering, workflow_name: str | None) -> bool:
+    """Whether the stack worked on this peering: it carries the status tag and, when the workflow's name is
+    known, an execution tag naming one of that workflow's executions."""
+    if STATUS_TAG not in peering.tags:
+        return False
+    return not workflow_name or f":execution:{workflow_name}:" in peering.tags.get(EXECUTION_TAG, "")
+
+
+def removable(route: Route, peering_id: str) -> bool:
+    """A route the cleanup may delete: to exactly this peering, a blackhole, and made by CreateRoute."""
+    return route.target == peering_id and route.state == "blackhole" and route.origin == "CreateRoute"
+
+
 def routes_to(tables: list[RouteTable], peering_id: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """``(table, destination)`` pairs whose target is exactly ``peering_id``: (to remove, to leave alone)."""
+    """``(table, destination)`` pairs whose target is exactly ``peering_id``: (to remove, to leave alone).
+    Left alone: routes in tables tagged skip, and routes that are not removable blackholes."""
     remove: list[tuple[str, str]] = []
     keep: list[tuple[str, str]] = []
     for table in tables:
         for route in table.routes:
             if route.target == peering_id:
                 pair = (table.route_table_id, route.destination)
-                (keep if tag_is_true(table.tags.get(SKIP_TAG)) else remove).append(pair)
+                ok = removable(route, peering_id) and not tag_is_true(table.tags.get(SKIP_TAG))
+                (remove if ok else keep).append(pair)
     return remove, keep
 
 
@@ -94,7 +119,8 @@ def _summary_reason(peering_id: str, state: str, removed: list[RemovedRoute], ke
     text = (f"Removed {len(removed)} route(s) to {peering_id} ({state}) from {', '.join(tables)}" if removed
             else f"No route to {peering_id} ({state}) had to be removed")
     if kept:
-        text += f"; {len(kept)} in tables tagged peering-automation/skip=true were left alone"
+        text += (f"; {len(kept)} were left alone (tables tagged peering-automation/skip=true, or not a blackhole "
+                 "made by CreateRoute)")
     if problems:
         text += f"; {len(problems)} side(s) could not be cleaned: {' '.join(problems)}"
     return text.rstrip(".") + "."
@@ -113,22 +139,37 @@ class Cleanup:
             return CleanupResult(peering_id="", peering_state="unknown", reason=reason)
         return self.clean(peering_id)
 
-    def clean(self, peering_id: str, peering: Peering | None = None, notify: bool = True) -> CleanupResult:
-        """Remove every route to ``peering_id`` on both sides once it is gone; no-op while it is alive."""
+    def clean(self, peering_id: str, peering: Peering | None = None, notify: bool = True,
+              raise_on_problem: bool = True) -> CleanupResult:
+        """Remove the stack's routes to ``peering_id`` on both sides once it is described as gone; a no-op
+        while it is alive, not described, or not the stack's."""
         flow = self.flow
         if peering is None:
             try:
                 peering = flow.ec2().peering(peering_id)
-            except PeeringNotFound:  # described no more: only this account and region can be searched
+            except PeeringNotFound:
                 peering = None
-        if peering is not None and not gone(peering.state):
+        if peering is None:  # an eventual-consistency miss looks the same as a long-gone peering: never delete
+            return CleanupResult(peering_id=peering_id, peering_state="not described", reason=(
+                f"{peering_id} is not described by EC2, so it is not known to be gone and its routes were left "
+                "alone."))
+        if not gone(peering.state):
             return CleanupResult(peering_id=peering_id, peering_state=peering.state, reason=(
                 f"{peering_id} is {peering.state}, not deleted, so its routes were left alone."))
-        state = peering.state if peering is not None else "gone"
+        if not owned(peering, flow.settings.workflow_name):
+            return CleanupResult(peering_id=peering_id, peering_state=peering.state, reason=(
+                f"{peering_id} was never handled by this stack (it has no status tag from its workflow), so its "
+                "routes were left alone."))
+        state = peering.state
         removed: list[RemovedRoute] = []
         kept: list[RemovedRoute] = []
         problems: list[str] = []
+        allowed = {*flow.settings.requester_allow_list, *flow.settings.accepter_allow_list}
         for place in self._places(peering):
+            if place.account_id not in allowed:
+                problems.append(f"Account {place.account_id} is not an allowed account, so its side was not "
+                                "touched.")
+                continue
             try:
                 done, left = self._clean_place(peering_id, place)
             except PeeringError as e:
@@ -144,19 +185,19 @@ class Cleanup:
             sns = flow.clients.client("sns", flow.settings.stack_account_id, flow.region)
             publish(sns, flow.settings.topic_arn, f"Peering {peering_id}: {state}, {len(removed)} route(s) removed",
                     result.wire())
+        if problems and raise_on_problem:
+            raise CleanupIncomplete(result.reason)
         return result
 
-    def _places(self, peering: Peering | None) -> list[_Place]:
+    def _places(self, peering: Peering) -> list[_Place]:
         flow = self.flow
-        if peering is None:
-            return [_Place(account_id=flow.settings.stack_account_id, region=flow.region)]
         return [_Place(account_id=side.account_id or flow.settings.stack_account_id,
                        region=side.region or flow.region, vpc_id=side.vpc_id)
                 for side in (peering.requester, peering.accepter) if side.vpc_id]
 
     def _clean_place(self, peering_id: str, place: _Place) -> tuple[list[RemovedRoute], list[RemovedRoute]]:
         ec2 = self.flow.ec2(place.account_id, place.region)
-        tables = ec2.route_tables(place.vpc_id) if place.vpc_id else inventory.route_tables(ec2.client, peering_id)
+        tables = ec2.route_tables(place.vpc_id)
         vpc_of = {t.route_table_id: t.vpc_id for t in tables}
         remove, keep = routes_to(tables, peering_id)
 
@@ -166,8 +207,10 @@ class Cleanup:
 
         deleted = []
         for table, destination in remove:
-            current = ec2.route_target(table, destination)  # re-read: delete only if it still points at us
-            if current is not None and current.target == peering_id:
+            current = ec2.route_target(table, destination)  # re-read: delete only if it still is our blackhole
+            if current is not None and removable(current, peering_id):
                 ec2.delete_route(table, destination)
                 deleted.append((table, destination))
+            elif current is not None:
+                keep.append((table, destination))
         return [record(*r) for r in deleted], [record(*k) for k in keep]

@@ -17,7 +17,12 @@ PROBE_TARGETS_TAG = "peering-automation/probe-targets"
 VERIFY_DIRECTION_TAG = "peering-automation/verify-direction"
 PROBE_VPC_TAG = "peering-automation/probe-vpc"
 """On a probe function deployed for one VPC (probe.yaml): the VPC it speaks for."""
+CONSENT_TAG = "peering-automation/accept-from"
+"""On a VPC, in its own account: the peer account ids or VPC ids it accepts a peering with (``*`` = any allowed)."""
 DEFAULT_TRIGGER_TAG = "peering-automation/auto-accept"
+DEFAULT_ALLOWED_PEER_CIDRS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fd00::/8")
+"""RFC 1918, the shared address space (RFC 6598) and IPv6 unique local addresses: private ranges only."""
+CONSENT_MODES = ("tag", "account")
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -36,7 +41,15 @@ class Settings:
     trigger_tag_key: str = DEFAULT_TRIGGER_TAG
     allowed_requester_accounts: tuple[str, ...] = ()
     allowed_accepter_accounts: tuple[str, ...] = ()
-    allowed_peer_cidrs: tuple[str, ...] = ()
+    allowed_peer_cidrs: tuple[str, ...] = DEFAULT_ALLOWED_PEER_CIDRS
+    consent_mode: str = "tag"
+    """``tag``: both VPCs must carry CONSENT_TAG naming the other; ``account``: any VPC of an allowed account."""
+    allowed_taggers: tuple[str, ...] = ()
+    """ARN patterns (``*`` wildcards) of the identities whose CloudTrail event may trigger; empty: anyone."""
+    max_peerings_per_event: int = 10
+    allow_shadowing: bool = False
+    workflow_name: str | None = None
+    """The state machine's name: an execution tag naming it marks a peering this stack worked on."""
     route_table_quota: int = 50
     enable_dns_resolution: bool = True
     max_activation_checks: int = 24
@@ -69,7 +82,7 @@ class Settings:
         account = env.get("STACK_ACCOUNT_ID", "").strip()
         if not account:
             raise InvalidInput("The function has no STACK_ACCOUNT_ID setting; redeploy the stack.")
-        cidrs = _csv(env.get("ALLOWED_PEER_CIDRS"))
+        cidrs = _csv(env.get("ALLOWED_PEER_CIDRS")) or DEFAULT_ALLOWED_PEER_CIDRS
         for cidr in cidrs:
             try:
                 ipaddress.ip_network(cidr, strict=False)
@@ -82,10 +95,16 @@ class Settings:
             max_targets = int(env.get("MAX_PROBE_TARGETS", "5"))
             attempts = int(env.get("PROBE_ATTEMPTS", "4"))
             probe_timeout = float(env.get("PROBE_TIMEOUT_SECONDS", "3"))
+            max_peerings = int(env.get("MAX_PEERINGS_PER_EVENT", "10"))
         except ValueError as e:
             raise InvalidInput(
-                "RouteTableQuota, MaxActivationChecks and the probe settings must be numbers."
+                "RouteTableQuota, MaxActivationChecks, MaxPeeringsPerEvent and the probe settings must be numbers."
             ) from e
+        if max_peerings < 1:
+            raise InvalidInput("MaxPeeringsPerEvent must be at least 1.")
+        consent_mode = (env.get("CONSENT_MODE", "") or "tag").strip().lower()
+        if consent_mode not in CONSENT_MODES:
+            raise InvalidInput(f"ConsentMode is {consent_mode!r}; it must be one of {', '.join(CONSENT_MODES)}.")
         return cls(
             stack_account_id=account,
             trigger_tag_key=env.get("TRIGGER_TAG_KEY", "").strip() or DEFAULT_TRIGGER_TAG,
@@ -106,4 +125,9 @@ class Settings:
             max_probe_targets=max_targets,
             probe_timeout_seconds=probe_timeout,
             probe_attempts=attempts,
+            consent_mode=consent_mode,
+            allowed_taggers=_csv(env.get("ALLOWED_TAGGERS")),
+            max_peerings_per_event=max_peerings,
+            allow_shadowing=_flag(env.get("ALLOW_SHADOWING"), False),
+            workflow_name=env.get("WORKFLOW_NAME") or None,
         )

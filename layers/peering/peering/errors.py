@@ -59,3 +59,7 @@ class Unexpected(PeeringError):
 
 RETRYABLE = tuple(cls.__name__ for cls in (Throttled, PeeringNotFound, PeeringNotReady))
 """Error names the state machine retries on every Lambda task."""
+
+
+class CleanupIncomplete(PeeringError):
+    """A side of a gone peering could not be cleaned; Lambda retries and the OnFailure destination follow."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from fnmatch import fnmatchcase
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -33,6 +34,7 @@ class CloudTrailDetail(_Lenient):
     error_code: str | None = Field(default=None, alias="errorCode")
     request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
     response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
+    user_identity: dict[str, Any] | None = Field(default=None, alias="userIdentity")
 
 
 class PeeringApiCallEvent(EventBridgeModel):
@@ -43,6 +45,8 @@ class Trigger(BaseModel):
     """What an event asks for: the peerings to start the workflow for, or why none."""
 
     peering_ids: list[str] = Field(default_factory=list)
+    refused: list[str] = Field(default_factory=list)
+    """Peerings the event named past MaxPeeringsPerEvent: not started, reported."""
     reason: str
     event_name: str = ""
     event_id: str = ""
@@ -70,7 +74,29 @@ def _tags_ask_for_automation(tags: list[Any], trigger_key: str) -> bool:
     )
 
 
-def trigger_from(event: PeeringApiCallEvent, trigger_key: str) -> Trigger:
+def identities(user_identity: Any) -> list[str]:
+    """The ARNs a CloudTrail ``userIdentity`` stands for: its own ARN and, for an assumed role (an SSO
+    permission set included), the role's ARN (``sessionContext.sessionIssuer.arn``)."""
+    if not isinstance(user_identity, dict):
+        return []
+    found = [user_identity.get("arn")]
+    context = user_identity.get("sessionContext")
+    issuer = context.get("sessionIssuer") if isinstance(context, dict) else None
+    if isinstance(issuer, dict):
+        found.append(issuer.get("arn"))
+    return [arn for arn in found if isinstance(arn, str) and arn]
+
+
+def tagger_allowed(user_identity: Any, patterns: tuple[str, ...] | list[str]) -> bool:
+    """Whether the identity matches one of the ARN patterns (``*`` and ``?`` wildcards, case-sensitive as
+    ARNs are); every identity is allowed when there are no patterns."""
+    if not patterns:
+        return True
+    return any(fnmatchcase(arn, pattern) for arn in identities(user_identity) for pattern in patterns)
+
+
+def trigger_from(event: PeeringApiCallEvent, trigger_key: str, allowed_taggers: tuple[str, ...] = (),
+                 max_peerings: int = 10) -> Trigger:
     detail = event.detail
     base = {"event_name": detail.event_name, "event_id": detail.event_id, "event_time": detail.event_time}
     if detail.event_source != "ec2.amazonaws.com" or detail.event_name not in HANDLED_CALLS:
@@ -78,6 +104,10 @@ def trigger_from(event: PeeringApiCallEvent, trigger_key: str) -> Trigger:
                               "call.", **base)
     if detail.error_code:
         return Trigger(reason=f"The {detail.event_name} call failed ({_quoted(detail.error_code)}).", **base)
+    if not tagger_allowed(detail.user_identity, allowed_taggers):
+        who = ", ".join(_quoted(arn, 128) for arn in identities(detail.user_identity)) or "an unnamed identity"
+        return Trigger(reason=f"The {detail.event_name} call was made by {who}, which matches no AllowedTaggers "
+                              "pattern, so nothing was read or started.", **base)
     params = detail.request_parameters or {}
     if detail.event_name == "CreateTags":
         candidates = [i.get("resourceId") for i in _items(params, "resourcesSet") if isinstance(i, dict)]
@@ -97,6 +127,11 @@ def trigger_from(event: PeeringApiCallEvent, trigger_key: str) -> Trigger:
         return Trigger(reason=f"The {detail.event_name} call names no peering connection.", **base)
     if not _tags_ask_for_automation(tags, trigger_key):
         return Trigger(reason=f"The {detail.event_name} call does not set {trigger_key}=true.", **base)
+    if len(peering_ids) > max_peerings:
+        kept, refused = peering_ids[:max_peerings], peering_ids[max_peerings:]
+        return Trigger(peering_ids=kept, refused=refused, reason=(
+            f"The {detail.event_name} call names {len(peering_ids)} peerings, more than MaxPeeringsPerEvent "
+            f"({max_peerings}): the first {max_peerings} were started and {len(refused)} were refused."), **base)
     return Trigger(peering_ids=peering_ids, reason="tagged for automation", **base)
 
 

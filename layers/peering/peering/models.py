@@ -41,6 +41,8 @@ class Route(Wire):
     destination: str
     target: str | None = None
     state: str = "active"
+    origin: str = "CreateRoute"
+    """How the route got there: ``CreateRouteTable`` (local), ``CreateRoute`` or ``EnableVgwRoutePropagation``."""
 
 
 class RouteTable(Wire):
@@ -60,6 +62,8 @@ class VpcSide(Wire):
     cidrs: list[str] = Field(default_factory=list)
     ipv6_cidrs: list[str] = Field(default_factory=list)
     name: str = ""
+    accept_from: list[str] | None = None
+    """The entries of the VPC's ``peering-automation/accept-from`` tag ([] when absent); None until read."""
 
     @property
     def all_cidrs(self) -> list[str]:
@@ -103,6 +107,15 @@ class PlannedRoute(Wire):
     destination: str
 
 
+class ShadowedRoute(Wire):
+    """A planned route whose destination overlaps an existing route with another target."""
+
+    route_table_id: str
+    destination: str
+    existing_destination: str
+    existing_target: str
+
+
 class SidePlan(Wire):
     """What one side's route tables need: routes to create and routes already in place."""
 
@@ -113,6 +126,8 @@ class SidePlan(Wire):
     create: list[PlannedRoute] = Field(default_factory=list)
     present: list[PlannedRoute] = Field(default_factory=list)
     skipped_tables: list[str] = Field(default_factory=list)
+    shadowed: list[ShadowedRoute] = Field(default_factory=list)
+    """Overlaps with other routes, planned anyway because AllowShadowing is true."""
 
 
 class RoutePlan(Wire):
@@ -301,6 +316,8 @@ class WorkflowState(Wire):
     probe_error: ErrorInfo | None = None
     verification: Verification | None = None
     rollback: RollbackResult | None = None
+    rollback_error: ErrorInfo | None = None
+    """Rollback's own failure, kept beside (never over) the ``error`` that sent the run to Rollback."""
     error: ErrorInfo | None = None
 
     def _path(self) -> list[tuple[str, bool]]:

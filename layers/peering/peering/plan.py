@@ -9,9 +9,20 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from .config import SKIP_TAG, VERIFY_DIRECTION_TAG, Settings
+from .config import CONSENT_TAG, SKIP_TAG, VERIFY_DIRECTION_TAG, Settings
 from .errors import RouteConflict, RouteQuotaExceeded
-from .models import SIDES, Peering, PlannedRoute, RoutePlan, RouteTable, Side, SidePlan, VpcSide
+from .models import (
+    SIDES,
+    Peering,
+    PlannedRoute,
+    Route,
+    RoutePlan,
+    RouteTable,
+    ShadowedRoute,
+    Side,
+    SidePlan,
+    VpcSide,
+)
 
 ACTIONABLE_STATES = frozenset({"pending-acceptance", "provisioning", "active"})
 """States the workflow can work with; anything else (failed, rejected, expired, deleted...) is refused."""
@@ -80,11 +91,24 @@ def outside(cidrs: Iterable[str], allowed: Sequence[str]) -> list[str]:
     return result
 
 
-def refusal(peering: Peering, settings: Settings) -> str | None:
-    """The one-sentence reason the peering must not be touched, or None when it may proceed.
+def consent_entries(value: str | None) -> list[str]:
+    """The entries of a ``peering-automation/accept-from`` tag: account ids, VPC ids or ``*``, separated by
+    commas or spaces ([] when the tag is absent or empty)."""
+    return [item for item in (value or "").replace(",", " ").split() if item]
 
-    Rules, in order: opt-in tag, state, requester account, accepter account, the verify-direction tag, peer
-    CIDR ranges, overlap.
+
+def consents(side: VpcSide, peer: VpcSide) -> bool:
+    """Whether ``side``'s VPC accepts a peering with ``peer``'s VPC: its tag names ``*``, the peer's account
+    or the peer's VPC."""
+    entries = side.accept_from or []
+    return "*" in entries or peer.account_id in entries or peer.vpc_id in entries
+
+
+def pre_read_refusal(peering: Peering, settings: Settings) -> str | None:
+    """The reason to refuse from the peering record alone, before either VPC is read (or None).
+
+    Rules, in order: opt-in tag, state, requester account, accepter account, the verify-direction tag.
+    Nothing of a VPC whose account is not allowed is ever read.
     """
     key = settings.trigger_tag_key
     if key not in peering.tags:
@@ -111,14 +135,35 @@ def refusal(peering: Peering, settings: Settings) -> str | None:
     problem = direction_problem(peering.tags)
     if problem is not None:
         return problem
-    if settings.allowed_peer_cidrs:
-        for side in (peering.requester, peering.accepter):
-            bad = outside(side.all_cidrs, settings.allowed_peer_cidrs)
-            if bad:
+    return None
+
+
+def refusal(peering: Peering, settings: Settings) -> str | None:
+    """The one-sentence reason the peering must not be touched, or None when it may proceed.
+
+    ``peering`` carries both VPCs as read live (CIDR blocks and consent tags). Rules, in order: those of
+    ``pre_read_refusal``, then consent of both VPCs (ConsentMode ``tag``), peer CIDR ranges, overlap.
+    """
+    early = pre_read_refusal(peering, settings)
+    if early is not None:
+        return early
+    if settings.consent_mode == "tag":
+        for side in SIDES:
+            mine, peer = peering.side(side), peering.peer_of(side)
+            if not consents(mine, peer):
+                listed = ", ".join(mine.accept_from or []) or "nothing (the tag is missing)"
                 return (
-                    f"{side.role.capitalize()} VPC {side.vpc_id} has {', '.join(bad)}, outside "
-                    f"AllowedPeerCidrs ({', '.join(settings.allowed_peer_cidrs)})."
+                    f"{side.capitalize()} VPC {mine.vpc_id} (account {mine.account_id}) does not consent to "
+                    f"{peer.vpc_id} of account {peer.account_id}: its {CONSENT_TAG} tag lists {listed}; "
+                    "nothing was changed."
                 )
+    for side in (peering.requester, peering.accepter):
+        bad = outside(side.all_cidrs, settings.allowed_peer_cidrs)
+        if bad:
+            return (
+                f"{side.role.capitalize()} VPC {side.vpc_id} has {', '.join(bad)}, outside "
+                f"AllowedPeerCidrs ({', '.join(settings.allowed_peer_cidrs)})."
+            )
     clash = overlaps(peering.requester.all_cidrs, peering.accepter.all_cidrs)
     if clash:
         left, right = clash[0]
@@ -127,6 +172,21 @@ def refusal(peering: Peering, settings: Settings) -> str | None:
             f"{peering.accepter.vpc_id} ({right}); overlapping VPCs cannot be routed."
         )
     return None
+
+
+def targets_outside(hosts: Iterable[str], peering: Peering) -> list[str]:
+    """Probe target addresses that fall in neither VPC of the peering (the probe may aim nowhere else)."""
+    nets = [network(c) for c in (*peering.requester.all_cidrs, *peering.accepter.all_cidrs)]
+    found = []
+    for host in hosts:
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            found.append(host)
+            continue
+        if not any(address.version == n.version and address in n for n in nets):
+            found.append(host)
+    return found
 
 
 def _is_skipped(table: RouteTable) -> bool:
@@ -140,16 +200,38 @@ def _same_destination(a: str, b: str) -> bool:
         return False
 
 
+EGRESS_TARGET_PREFIXES = ("igw-", "eigw-", "nat-")
+"""Default routes to these carry Internet egress, never a private range another path inspects."""
+
+
+def shadows(destination: str, route: Route, peering_id: str) -> bool:
+    """Whether a route to ``destination`` through the peering would overlap ``route`` (more or less specific,
+    not the same destination) and take traffic from another target: every non-local route counts except a
+    default route (/0) to an Internet, egress-only Internet or NAT gateway."""
+    if route.target in (None, "local", peering_id) or route.origin == "CreateRouteTable":
+        return False
+    try:
+        wanted, existing = network(destination), network(route.destination)
+    except ValueError:
+        return False
+    if wanted.version != existing.version or wanted == existing or not wanted.overlaps(existing):
+        return False
+    return not (existing.prefixlen == 0 and route.target.startswith(EGRESS_TARGET_PREFIXES))
+
+
 def plan_side(
-    peering_id: str, side: VpcSide, peer: VpcSide, tables: Sequence[RouteTable], quota: int
+    peering_id: str, side: VpcSide, peer: VpcSide, tables: Sequence[RouteTable], quota: int,
+    allow_shadowing: bool = False,
 ) -> SidePlan:
     """Routes for one side: every non-skipped table of ``side`` x every CIDR of ``peer``.
 
-    Raises RouteConflict or RouteQuotaExceeded, naming the table, before anything is changed.
+    Raises RouteConflict (same destination, another target; or an overlap with another route unless
+    ``allow_shadowing``) or RouteQuotaExceeded, naming the table, before anything is changed.
     """
     create: list[PlannedRoute] = []
     present: list[PlannedRoute] = []
     skipped: list[str] = []
+    shadowed: list[ShadowedRoute] = []
     for table in sorted(tables, key=lambda t: t.route_table_id):
         if table.vpc_id != side.vpc_id:
             continue
@@ -161,6 +243,17 @@ def plan_side(
             wanted = PlannedRoute(route_table_id=table.route_table_id, destination=destination)
             existing = next((r for r in table.routes if _same_destination(r.destination, destination)), None)
             if existing is None:
+                overlap = [r for r in table.routes if shadows(destination, r, peering_id)]
+                if overlap and not allow_shadowing:
+                    other = overlap[0]
+                    raise RouteConflict(
+                        f"Route table {table.route_table_id} ({side.role} VPC {side.vpc_id}) sends "
+                        f"{other.destination} to {other.target}, which overlaps the planned route {destination} "
+                        f"to {peering_id}; nothing was changed (AllowShadowing=true permits it)."
+                    )
+                shadowed += [ShadowedRoute(route_table_id=table.route_table_id, destination=destination,
+                                           existing_destination=r.destination, existing_target=r.target or "")
+                             for r in overlap]
                 create.append(wanted)
                 new_here += 1
             elif existing.target == peering_id:
@@ -186,15 +279,17 @@ def plan_side(
         create=create,
         present=present,
         skipped_tables=skipped,
+        shadowed=shadowed,
     )
 
 
 def plan_routes(
-    peering: Peering, tables: dict[str, Sequence[RouteTable]], quota: int
+    peering: Peering, tables: dict[str, Sequence[RouteTable]], quota: int, allow_shadowing: bool = False
 ) -> RoutePlan:
     """Both sides' plans. ``tables`` maps 'requester'/'accepter' to that side's route tables."""
     sides = {
-        role: plan_side(peering.peering_id, peering.side(role), peering.peer_of(role), tables[role], quota)
+        role: plan_side(peering.peering_id, peering.side(role), peering.peer_of(role), tables[role], quota,
+                        allow_shadowing)
         for role in SIDES
     }
     return RoutePlan(peering_id=peering.peering_id, **sides)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
@@ -18,20 +18,43 @@ from .errors import InvalidInput, PeeringError, Unexpected
 from .models import WorkflowState
 from .service import Workflow
 
+TRACED_MODULES = ("botocore",)
+"""What X-Ray instruments: the AWS calls. Powertools' default would patch every library the X-Ray SDK
+knows that is importable (sqlite3, httplib...), importing each of them on every cold start."""
 
-@lru_cache(maxsize=8)
-def _workflow(settings: Settings, region: str) -> Workflow:
+
+class Untraced:
+    """Stands in for Powertools' Tracer when tracing is off: the handler is left undecorated, and the
+    X-Ray SDK (which ``Tracer()`` imports even when disabled) is never imported."""
+
+    @staticmethod
+    def capture_lambda_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
+        return handler
+
+
+def tracer() -> Tracer | Untraced:
+    """The handler's tracer: Powertools' Tracer patching botocore only, or ``Untraced`` when Powertools
+    would disable tracing (POWERTOOLS_TRACE_DISABLED, or outside Lambda: its own test, pinned by a canary)."""
+    if Tracer._is_tracer_disabled():
+        return Untraced()
+    return Tracer(patch_modules=TRACED_MODULES)
+
+
+@lru_cache(maxsize=64)
+def _workflow(settings: Settings, region: str, function_name: str) -> Workflow:
     return Workflow(settings, region=region)
 
 
 def workflow(metrics: Metrics | None = None) -> Workflow:
     """The stages, configured from the environment; metrics go to the handler's Metrics.
 
-    Built once per cold start (per distinct settings, so that several stacks can share one process,
-    as in the local emulator) and reused by warm invocations.
+    Built once per cold start and reused by warm invocations, with its clients and assumed roles
+    (``peering.aws.clients``). The key is what is constant for one container on Lambda: the settings,
+    the region and the function's name. Where several functions share one process (the in-process
+    emulator and tests), the name keeps one cache per function, as separate containers would.
     """
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-    flow = _workflow(Settings.from_env(), region)
+    flow = _workflow(Settings.from_env(), region, os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""))
     if metrics is not None:
         flow.metric = lambda name, value: metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     return flow

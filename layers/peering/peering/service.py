@@ -19,7 +19,7 @@ from .aws.clients import Clients
 from .aws.ec2 import Ec2
 from .aws.network import subnets_and_instances
 from .aws.notify import publish
-from .config import EXECUTION_TAG, REASON_TAG, STATUS_TAG, Settings
+from .config import CONSENT_TAG, EXECUTION_TAG, PROBE_TARGETS_TAG, REASON_TAG, STATUS_TAG, Settings
 from .errors import PeeringError, PeeringNotActive, PeeringNotFound, PeeringNotReady
 from .events import PeeringApiCallEvent, trigger_from
 from .models import (
@@ -112,7 +112,8 @@ class Workflow:
 
     # intake: EventBridge -> executions ---------------------------------------------------------
     def start_from_event(self, event: PeeringApiCallEvent, sfn_client: Any) -> dict[str, Any]:
-        trigger = trigger_from(event, self.settings.trigger_tag_key)
+        trigger = trigger_from(event, self.settings.trigger_tag_key, self.settings.allowed_taggers,
+                               self.settings.max_peerings_per_event)
         started, skipped = [], []
         request = {"eventName": trigger.event_name, "eventId": trigger.event_id, "eventTime": trigger.event_time}
         for peering_id in trigger.peering_ids:  # at most one running execution per peering: see peering.once
@@ -121,7 +122,7 @@ class Workflow:
                 started.append(result.execution_arn)
             else:
                 skipped.append(result.wire())
-        return {"started": started, "skipped": skipped, "reason": trigger.reason}
+        return {"started": started, "skipped": skipped, "refused": trigger.refused, "reason": trigger.reason}
 
     # inspect -----------------------------------------------------------------------------------
     def inspect(self, state: WorkflowState) -> Inspection:
@@ -132,10 +133,12 @@ class Workflow:
         if peering.state == "initiating-request":
             raise PeeringNotReady(f"{peering.peering_id} is still initiating-request; it will be checked again.")
         opted_in = self.settings.trigger_tag_key in peering.tags
-        reason = planning.refusal(peering, self.settings)  # tag, state, requester account first
+        reason = planning.pre_read_refusal(peering, self.settings)  # tag, state, accounts: before any VPC read
         if reason is None:
             peering = self._with_cidrs(peering)
-            reason = planning.refusal(peering, self.settings)  # then address ranges
+            reason = planning.refusal(peering, self.settings)  # then consent, address ranges, overlap
+        if reason is None:
+            reason = _probe_target_refusal(peering)
         if reason is not None:
             return Inspection(decision="refuse", reason=reason, peering=peering, opted_in=opted_in)
         self.tag_status(peering.peering_id, Status.IN_PROGRESS, state.execution_arn, peering=peering)
@@ -148,8 +151,10 @@ class Workflow:
         for ec2, group in self.by_place(peering):
             found = ec2.vpcs([side.vpc_id for side in group])
             for side in group:
-                ipv4, ipv6, name = found[side.vpc_id]
-                sides[side.role] = side.model_copy(update={"cidrs": ipv4, "ipv6_cidrs": ipv6, "name": name})
+                ipv4, ipv6, tags = found[side.vpc_id]
+                sides[side.role] = side.model_copy(update={
+                    "cidrs": ipv4, "ipv6_cidrs": ipv6, "name": tags.get("Name", ""),
+                    "accept_from": planning.consent_entries(tags.get(CONSENT_TAG))})
         return peering.model_copy(update=sides)
 
     # accept and wait ---------------------------------------------------------------------------
@@ -185,7 +190,7 @@ class Workflow:
             found = ec2.route_tables([side.vpc_id for side in group])
             for side in group:
                 tables[side.role] = [t for t in found if t.vpc_id == side.vpc_id]
-        return planning.plan_routes(peering, tables, self.settings.route_table_quota)
+        return planning.plan_routes(peering, tables, self.settings.route_table_quota, self.settings.allow_shadowing)
 
     def apply_side(self, peering_id: str, side_plan: SidePlan) -> AppliedSide:
         ec2 = self.ec2_for(side_plan)
@@ -388,6 +393,25 @@ class Workflow:
         return summary
 
 
+def _probe_target_refusal(peering: Peering) -> str | None:
+    """Probe targets named by the peering's tag must lie inside one of its two VPCs (the VPC-attached probe
+    is never aimed anywhere else); a malformed tag is refused here too, before anything changes."""
+    from .flows import tagged_targets  # noqa: PLC0415 - the analysis is imported by the stages that use it
+
+    tagged = peering.tags.get(PROBE_TARGETS_TAG, "").strip()
+    if not tagged:
+        return None
+    try:
+        hosts = [t.host for _, t in tagged_targets(tagged, 10_000)]  # host:port and icmp:host items
+    except PeeringError as e:
+        return _sentence(f"The {PROBE_TARGETS_TAG} tag is not usable: {str(e).rstrip('.')}")
+    bad = planning.targets_outside(hosts, peering)
+    if bad:
+        return (f"The {PROBE_TARGETS_TAG} tag names {', '.join(bad)}, outside both VPCs of {peering.peering_id}; "
+                "the probe is only aimed inside the peered VPCs, so nothing was changed.")
+    return None
+
+
 def _inspected(state: WorkflowState) -> Peering:
     if state.inspection is None or state.inspection.peering is None:
         raise PeeringNotActive(f"{state.peering_id} was not inspected before this stage; the run is incomplete.")
@@ -463,8 +487,11 @@ def summarize(state: WorkflowState) -> Summary:
         "verification": state.verification,
         "information": state.verification.information if state.verification else [],
     }
-    if state.error is not None:
-        reason = failure_sentence(state.error)
+    if state.error is not None or state.rollback_error is not None:
+        reason = failure_sentence(state.error) if state.error is not None else "The run failed."
+        if state.rollback_error is not None:
+            reason = (f"{reason.rstrip('.')}. The rollback failed too "
+                      f"({failure_sentence(state.rollback_error).rstrip('.')}): routes this run created may remain.")
         return Summary(status=Status.FAILED, stage=state.failed_stage(), reason=reason, **common)
     inspection = state.inspection
     if inspection is not None and inspection.decision == "refuse":

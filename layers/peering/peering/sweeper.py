@@ -6,9 +6,13 @@ Each sweep, in the stack's own account and region:
    workflow (through ``once.start_once``) for each one that has no RUNNING execution and no
    SUCCEEDED one that did real work (a duplicate no-op run, decision ``duplicate``, does not count);
    a FAILED run is retried by the next sweep, as a fresh tag would;
-2. finds routes in the region's route tables whose target is a peering that is gone (deleted,
-   rejected, expired, failed, or no longer described) and removes them on both sides with
-   ``cleanup.Cleanup`` - for a delete whose event was lost, or one made from the other account.
+2. finds routes in the region's route tables whose target is a peering described as gone (deleted,
+   rejected, expired or failed; a peering EC2 no longer describes is never taken for gone) and removes
+   the stack's own blackholes on both sides with ``cleanup.Cleanup`` - for a delete whose event was
+   lost, or one made from the other account.
+
+With ``AllowedTaggers`` set, the sweep starts nothing: it cannot tell who set a tag, and only the
+intake (which reads the CloudTrail event's identity) may start a run then.
 
 Tags on a peering exist only where they were set, so the sweep covers requests made in this account
 and region; a peering deleted in another account is found through the routes left here.
@@ -61,9 +65,10 @@ def start_decision(peering_id: str, runs: list[Run], duplicate: Callable[[Run], 
 
 
 def dangling(tables: list[RouteTable], described: dict[str, Peering]) -> list[str]:
-    """Peerings that routes point at although they are gone (or no longer described), in id order."""
+    """Peerings that routes point at although EC2 describes them as gone, in id order (one that is not
+    described is never counted: that may be an eventual-consistency miss)."""
     targets = {r.target for t in tables for r in t.routes if r.target and r.target.startswith("pcx-")}
-    return sorted(pcx for pcx in targets if pcx not in described or gone(described[pcx].state))
+    return sorted(pcx for pcx in targets if pcx in described and gone(described[pcx].state))
 
 
 # -- orchestration ---------------------------------------------------------------------------------
@@ -82,7 +87,8 @@ def sweep(flow: Any, event: Any = None) -> SweepResult:
 
     started: list[StartResult] = []
     skipped: list[StartResult] = []
-    pending = inventory.tagged_pending_peerings(ec2.client, flow.settings.trigger_tag_key)
+    pending = [] if flow.settings.allowed_taggers else inventory.tagged_pending_peerings(
+        ec2.client, flow.settings.trigger_tag_key)
     if pending:
         runs = list_runs(sfn, machine)
         outputs: dict[str, bool] = {}
@@ -104,9 +110,10 @@ def sweep(flow: Any, event: Any = None) -> SweepResult:
     targets = sorted({r.target for t in tables for r in t.routes if r.target and r.target.startswith("pcx-")})
     described = inventory.peerings_by_id(ec2.client, targets)
     cleanup = Cleanup(flow)
-    cleaned = [cleanup.clean(pcx, described.get(pcx)) for pcx in dangling(tables, described)]
+    cleaned = [cleanup.clean(pcx, described[pcx], raise_on_problem=False) for pcx in dangling(tables, described)]
 
     flow.metric("SweepStarted", len(started))
-    reason = (f"{len(pending)} tagged request(s) pending: {len(started)} started, {len(skipped)} already handled; "
-              f"{len(cleaned)} gone peering(s) cleaned up.")
+    starts = ("AllowedTaggers is set, so the sweep starts no request" if flow.settings.allowed_taggers else
+              f"{len(pending)} tagged request(s) pending: {len(started)} started, {len(skipped)} already handled")
+    reason = f"{starts}; {len(cleaned)} gone peering(s) cleaned up."
     return SweepResult(started=started, skipped=skipped, cleaned=cleaned, reason=reason)

@@ -1,4 +1,9 @@
-"""Clients per (account, region): the stack's own credentials, or an assumed accepter role."""
+"""Clients per (account, region): the stack's own credentials, or an assumed accepter role.
+
+One ``Clients`` lives as long as the Lambda container (``peering.runtime.workflow`` builds it once per cold
+start): the accepter role is assumed once per container and account, and each boto3 client is created once
+per (service, account, region) and credentials, then reused by warm invocations.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,10 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_t
 REFRESH_BEFORE_EXPIRY = timedelta(minutes=10)
 
 
+ACCEPTER_ROLE_PATH = "peering-autopilot/"
+"""The IAM path of the accepter role in every peer account (accepter-role.yaml); the stack may assume nothing else."""
+
+
 class Clients:
     """Hands out boto3 clients for the account and region a side lives in.
 
@@ -30,10 +39,19 @@ class Clients:
         self._settings = settings
         self._session = session or boto3.session.Session()
         self._assumed: dict[str, tuple[boto3.session.Session, datetime]] = {}
-        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str, str], tuple[boto3.session.Session, Any]] = {}
+        self._lock = threading.RLock()
 
     def client(self, service: str, account_id: str, region: str) -> Any:
-        return self._session_for(account_id).client(service, region_name=region, config=RETRY_CONFIG)
+        """The client for ``service`` in that account and region, made once and reused while its session
+        is current (boto3 clients are thread-safe, sessions are not: clients are made under the lock)."""
+        with self._lock:
+            session = self._session_for(account_id)
+            cached = self._clients.get((service, account_id, region))
+            if cached is None or cached[0] is not session:
+                cached = self._clients[(service, account_id, region)] = (
+                    session, session.client(service, region_name=region, config=RETRY_CONFIG))
+            return cached[1]
 
     def _session_for(self, account_id: str) -> boto3.session.Session:
         """The stack's own session, or the accepter role's, assumed again shortly before it expires
@@ -53,7 +71,13 @@ class Clients:
                 f"The peer VPC belongs to account {account_id} and no AccepterRoleName is configured, "
                 "so its side cannot be accepted or routed."
             )
-        arn = f"arn:aws:iam::{account_id}:role/{role}"
+        allowed = (*self._settings.requester_allow_list, *self._settings.accepter_allow_list)
+        if account_id not in allowed:  # never assume into an account the allow-lists do not name (IAM agrees)
+            raise AwsCallFailed(
+                f"Account {account_id} is in neither AllowedRequesterAccounts nor AllowedAccepterAccounts, "
+                "so no role is assumed there."
+            )
+        arn = f"arn:aws:iam::{account_id}:role/{ACCEPTER_ROLE_PATH}{role}"
         kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": "peering-autopilot"}
         if self._settings.accepter_role_external_id:
             kwargs["ExternalId"] = self._settings.accepter_role_external_id

@@ -101,7 +101,8 @@ def route_from_api(route: dict[str, Any]) -> Route | None:
     if not destination:
         return None  # prefix-list routes never collide with a CIDR route
     target = next((route[k] for k in ROUTE_TARGET_KEYS if route.get(k)), None)
-    return Route(destination=destination, target=target, state=route.get("State", "active"))
+    return Route(destination=destination, target=target, state=route.get("State", "active"),
+                 origin=route.get("Origin", "CreateRoute"))
 
 
 class Ec2:
@@ -120,8 +121,8 @@ class Ec2:
             return None
         return peering_record(match[0])
 
-    def vpcs(self, vpc_ids: list[str]) -> dict[str, tuple[list[str], list[str], str]]:
-        """(IPv4 blocks, IPv6 blocks, Name tag) of each VPC, in one DescribeVpcs call: every associated
+    def vpcs(self, vpc_ids: list[str]) -> dict[str, tuple[list[str], list[str], dict[str, str]]]:
+        """(IPv4 blocks, IPv6 blocks, tags) of each VPC, in one DescribeVpcs call: every associated
         IPv4 block (primary and secondary) and IPv6 block."""
         with translated(f"DescribeVpcs for {', '.join(vpc_ids)}"):
             found = self.client.describe_vpcs(VpcIds=list(vpc_ids)).get("Vpcs", [])
@@ -130,7 +131,7 @@ class Ec2:
             vpc = next((v for v in found if v.get("VpcId") == vpc_id), None)
             if vpc is None:
                 raise AwsCallFailed(f"VPC {vpc_id} was not found.")
-            result[vpc_id] = (*vpc_blocks(vpc), tags_of(vpc).get("Name", ""))
+            result[vpc_id] = (*vpc_blocks(vpc), tags_of(vpc))
         return result
 
 
