@@ -61,6 +61,9 @@ def build_tutorial(aws: Cli, before_request=None, a: int = 6, b: int = 7) -> dic
         ids[f"ip_{side}"] = aws("ec2", "run-instances", "--image-id", image, "--instance-type", "t3.micro",
                                 "--subnet-id", ids[f"subnet_{side}"], "--security-group-ids", ids[f"sg_{side}"],
                                 "--query", "Instances[0].PrivateIpAddress")
+    for side, peer in (("A", "B"), ("B", "A")):  # each VPC's owner consents (ConsentMode=tag, the default)
+        aws("ec2", "create-tags", "--resources", ids[f"vpc_{side}"], "--tags",
+            f"Key=peering-automation/accept-from,Value={ids[f'vpc_{peer}']}")
     if before_request is not None:
         before_request(ids)
     ids["pcx"] = aws("ec2", "create-vpc-peering-connection", "--vpc-id", ids["vpc_A"], "--peer-vpc-id", ids["vpc_B"],

@@ -22,7 +22,7 @@ from peering.models import (
     SubnetFact,
     VpcSide,
 )
-from peering.plan import direction_problem, refusal
+from peering.plan import direction_problem, pre_read_refusal, refusal
 from tests.unit.test_analysis import IP_A, IP_B, PCX, SgRule, with_group, world
 
 FACTS = NetworkFacts(
@@ -89,8 +89,9 @@ def test_an_invalid_verify_direction_is_refused_in_one_sentence(value):
 
 
 def test_a_valid_or_missing_verify_direction_is_not_refused():
-    assert refusal(peering(), Settings(stack_account_id="123456789012")) is None
-    assert refusal(peering(**{VERIFY_DIRECTION_TAG: "BOTH"}), Settings(stack_account_id="123456789012")) is None
+    settings = Settings(stack_account_id="123456789012")
+    assert pre_read_refusal(peering(), settings) is None
+    assert pre_read_refusal(peering(**{VERIFY_DIRECTION_TAG: "BOTH"}), settings) is None
 
 
 # == the verdict ===================================================================================

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from peering_tools import executions, seed
-from tests.conftest import peering_tags
+from tests.conftest import consent, peering_tags
 
 STATUS, REASON = "peering-automation/status", "peering-automation/reason"
 DIRECTION, TARGETS = "peering-automation/verify-direction", "peering-automation/probe-targets"
@@ -162,6 +162,8 @@ def test_a_verified_run_after_a_failed_one_removes_the_old_reason(stack, ec2, ne
 def test_a_routed_run_removes_an_old_reason_and_keeps_the_other_tags(stack, ec2):
     a = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
     b = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    consent(ec2, a, b)
+    consent(ec2, b, a)
     pcx = ec2.create_vpc_peering_connection(VpcId=a, PeerVpcId=b, TagSpecifications=[
         {"ResourceType": "vpc-peering-connection", "Tags": [
             {"Key": seed.TRIGGER_TAG, "Value": "true"}, {"Key": REASON, "Value": "An earlier run failed."},
