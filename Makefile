@@ -57,7 +57,7 @@ PY313 := $(shell \
 require-py313 = $(if $(PY313),,$(error $(PY313_ERROR)))
 PY313_BIN_DIR = $(dir $(PY313))
 
-CFN_TEMPLATES := $(wildcard template.yaml accepter-role.yaml)
+CFN_TEMPLATES := $(wildcard template.yaml accepter-role.yaml probe.yaml)
 ASL_FILES := $(wildcard statemachine/*.asl.json)
 
 .PHONY: venv venv-sam node browser lint build test demo bench fidelity mutate-iam clean python313 dataplane-tools

@@ -1,4 +1,5 @@
-"""Probe: attached to a VPC (ProbeSubnetIds), opens concurrent TCP connections to the targets, each with a timeout.
+"""Probe: attached to a VPC (ProbeSubnetIds, or probe.yaml for another VPC), opens concurrent TCP connections to
+the targets, each with a timeout, and returns its input with this attempt's results.
 
 It makes no AWS call, so it needs no NAT or VPC endpoint: the targets come in its input.
 """

@@ -1,4 +1,4 @@
-"""Verify: the probe's results explained by the path analysis, both ways; the verdict verified or failed."""
+"""Verify: the flows asked for (peering.flows), by the probe where it ran and the path analysis; verified or failed."""
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -62,6 +62,29 @@ def test_after_routes_and_a_security_group_rule_the_path_is_reachable(ec2, netwo
     assert reachable.stdout.splitlines()[-1].startswith("reachable: ")
 
 
+def test_the_tutorials_groups_a_to_b_is_reachable_on_request_and_reply_path_and_b_to_a_is_another_flow(
+        ec2, network, pcx):
+    """Only B's group opens tcp/22 (from A): A -> B:22 is reachable, its replies need no rule in A's group;
+    B -> A:22 is a different connection, blocked by A's group. The words are request path and reply path."""
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    ec2.create_route(RouteTableId=network.rtb_a, DestinationCidrBlock="10.7.0.0/16", VpcPeeringConnectionId=pcx)
+    ec2.create_route(RouteTableId=network.rtb_b, DestinationCidrBlock="10.6.0.0/16", VpcPeeringConnectionId=pcx)
+    ec2.revoke_security_group_ingress(GroupId=network.sg_a, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+
+    forward = invoke(pcx, "--from", network.ip_a, "--to", f"{network.ip_b}:22")
+    reverse = invoke(pcx, "--from", network.ip_b, "--to", f"{network.ip_a}:22")
+
+    assert forward.exit_code == 0, forward.output
+    hops = [line.split("\t") for line in forward.stdout.splitlines()[:-1]]
+    assert {h[4] for h in hops} == {"request path", "reply path"}
+    assert [h[1] for h in hops if h[4] == "reply path"] == ["route-back", "nacl-return-egress", "nacl-return-ingress"]
+    assert "the request path and its reply path are open" in forward.stdout.splitlines()[-1]
+    assert "both ways" not in forward.stdout
+    assert reverse.exit_code == 1
+    assert reverse.stdout.splitlines()[-1].startswith(f"blocked by {network.sg_a}: ")
+
+
 def test_json_output_carries_every_hop_and_the_verdict(network, pcx):
     result = invoke(pcx, "--json", "--from", network.subnet_a)
 
@@ -71,6 +94,7 @@ def test_json_output_carries_every_hop_and_the_verdict(network, pcx):
     assert document["from"] == f"subnet {network.subnet_a} (10.6.1.0/24)"
     assert document["reachable"] is False and document["blockedBy"] == network.rtb_a
     assert document["hops"][-1]["passed"] is False and document["reason"] == document["hops"][-1]["sentence"]
+    assert document["hops"][-1]["path"] == "request path"
 
 
 def test_a_peering_that_is_not_active_is_named(ec2, network, pcx):
@@ -133,3 +157,4 @@ def test_rich_rendering_shows_each_hop_and_the_verdict(capsys):
 
     out = capsys.readouterr().out
     assert "rtb-1" in out and "BLOCKED" in out and "security group sg-2 does not admit tcp/22." in out
+    assert "request path" in out and "PATH" in out

@@ -29,7 +29,7 @@ def tasks(states: dict):
     for name, state in states.items():
         if state["Type"] == "Task":
             yield name, state
-        for branch in state.get("Branches", []):
+        for branch in [*state.get("Branches", []), *([state["ItemProcessor"]] if "ItemProcessor" in state else [])]:
             yield from tasks(branch["States"])
 
 
@@ -97,7 +97,7 @@ def test_every_lambda_task_retries_throttling_and_not_found_and_is_caught():
         retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
         assert set(errors.RETRYABLE) <= retried, name
         assert {"Lambda.TooManyRequestsException", "Lambda.ServiceException"} <= retried, name
-        in_branch = name in ("RouteRequesterSide", "RouteAccepterSide")
+        in_branch = name in ("RouteRequesterSide", "RouteAccepterSide", "Probe")  # their Parallel / Map catches
         if not in_branch:
             assert any("States.ALL" in c["ErrorEquals"] for c in state["Catch"]), name
     parallel = ASL["States"]["ApplyRoutes"]
@@ -119,11 +119,46 @@ def test_failures_go_through_rollback_and_report_to_a_fail_state():
     caught_to = {c["Next"] for s in states.values() for c in s.get("Catch", [])}
     assert caught_to <= {"Rollback", "ReportFailure", "ReportFailed", "ReportFailedCause", "Verify", "AlreadyHandled"}
     # verification failures keep the routes: neither the probe nor the verdict stage rolls back
-    assert states["Probe"]["Catch"][0]["Next"] == "Verify"
+    assert states["ProbeEachSide"]["Catch"][0]["Next"] == "Verify"
     assert states["PrepareProbe"]["Catch"][0]["Next"] == "ReportFailure"
     assert states["Verify"]["Catch"][0]["Next"] == "ReportFailure"
     assert states["Rollback"]["Next"] == "ReportFailure" and states["ReportFailure"]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail" and states["ReportFailed"]["Type"] == "Fail"
+
+
+def test_each_sides_probe_is_invoked_by_the_function_name_prepare_probe_found_and_retried_boundedly():
+    probe_map = ASL["States"]["ProbeEachSide"]
+    assert probe_map["Type"] == "Map" and probe_map["ItemsPath"] == "$.probe.runs"
+    assert ASL["States"]["ProbeApplicable"]["Choices"][0]["Next"] == "ProbeEachSide"
+    inner = probe_map["ItemProcessor"]["States"]
+    probe = inner["Probe"]
+    assert probe["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert probe["Parameters"]["FunctionName.$"] == "$.probe.functionName"
+    assert inner["ProbeDone"]["Choices"][1]["Next"] == "WaitBeforeProbe" and inner["WaitBeforeProbe"]["Next"] == "Probe"
+    assert inner["ProbeDone"]["Default"] == "ProbeFinished"
+
+
+def test_tagged_probes_are_invoked_and_read_only_when_tagged_for_a_vpc(cfn):
+    tagged = {"StringLike": {"aws:ResourceTag/peering-automation/probe-vpc": "vpc-*"}}
+    machine_role = next(k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::IAM::Role"
+                        and "StateMachine" in k)
+    invoke = [s for s in _statements(cfn, machine_role) if "lambda:InvokeFunction" in _actions(s)
+              and "function:*" in json.dumps(s["Resource"])]
+    assert invoke and all(s.get("Condition") == tagged for s in invoke)
+    read = [s for s in _statements(cfn, "PrepareProbeFunctionRole") if "lambda:GetFunctionConfiguration" in _actions(s)]
+    assert read and all(s.get("Condition") == tagged for s in read)
+    for role in (k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::IAM::Role"):
+        found = [s for s in _statements(cfn, role) if "tag:GetResources" in _actions(s)]
+        assert not found or role == "PrepareProbeFunctionRole", role
+
+
+def test_probe_template_attaches_the_function_and_tags_it_with_its_vpc():
+    probe = template.load(template.TEMPLATE.parent / "probe.yaml")
+    function = probe["Resources"]["ProbeFunction"]["Properties"]
+    assert function["CodeUri"] == "functions/probe/" and function["Handler"] == "app.lambda_handler"
+    assert function["Tags"] == {"peering-automation/probe-vpc": {"Ref": "VpcId"}}
+    assert function["VpcConfig"] == {"SubnetIds": {"Ref": "SubnetIds"}, "SecurityGroupIds": {"Ref": "SecurityGroupIds"}}
+    assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
 
 
 def test_activation_wait_is_a_bounded_poll():
@@ -165,6 +200,16 @@ def test_no_ec2_mutation_is_allowed_on_everything_without_a_condition(cfn):
 
 
 STATUS_KEYS = {"peering-automation/status", "peering-automation/execution", "peering-automation/reason"}
+
+
+def test_only_the_report_may_delete_a_tag_and_only_the_reason_tag_never_all_tags(cfn):
+    roles = [k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
+    deleting = {role: [s for s in _statements(cfn, role) if "ec2:DeleteTags" in _actions(s)] for role in roles}
+    assert {role for role, found in deleting.items() if found} == {"ReportFunctionRole"}
+    (statement,) = deleting["ReportFunctionRole"]
+    assert statement["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": ["peering-automation/reason"]},
+                                      "Null": {"aws:TagKeys": "false"}}
+    assert "vpc-peering-connection/*" in json.dumps(statement["Resource"])
 
 
 def test_every_tagging_statement_names_only_the_status_keys_and_requires_tag_keys(cfn):

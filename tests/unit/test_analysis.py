@@ -479,3 +479,25 @@ def test_network_acls_do_not_apply_between_hosts_of_one_subnet():
     assert [h.kind for h in result.hops if h.kind.startswith("nacl")] == ["nacl"]
     # across subnets the same ACL still blocks
     assert analyze(snapshot, source, IP_B, 22).blocked_by.component == "acl-deny"
+
+
+def test_a_flow_needs_its_request_and_reply_path_and_no_reverse_rule_in_a_security_group():
+    """Security groups are stateful: B's group admits nothing out and A's admits nothing in, yet A → B:22 is
+    reachable (the reply is part of the connection). The reverse connection B → A:22 is another flow."""
+    snap = with_group(with_group(world(), "sg-b", egress=()), "sg-a", ingress=())
+
+    forward = run(snap)
+    reverse = run(snap, IP_B, IP_A)
+
+    assert forward.reachable
+    assert "the request path and its reply path are open" in forward.reason
+    assert not reverse.reachable and reverse.blocked_by.kind == "sg-egress"
+
+
+def test_the_reply_path_is_part_of_the_flow_routes_back_and_stateless_acls():
+    no_route_back = run(with_routes(world(), "rtb-b", LOCAL_B))
+    replies_denied = run(with_acl(world(), "acl-a", False,
+                                  AclEntry(90, False, "tcp", True, "10.7.0.0/16", 22, 22), deny(100, False)))
+
+    assert (no_route_back.reachable, no_route_back.blocked_by.kind) == (False, "route-back")
+    assert (replies_denied.reachable, replies_denied.blocked_by.kind) == (False, "nacl-return-ingress")

@@ -10,9 +10,12 @@ import fnmatch
 
 import pytest
 
-from peering_tools import seed, template
+from peering_tools import probes, seed, template
 from tests.conftest import consent, record_handler_calls
 from tests.template.test_template import MUTATIONS, _actions, _statements
+
+IAM_PREFIX = {"tagging": "tag"}
+"""Services whose IAM action prefix is not their signing name (Resource Groups Tagging API: tag:GetResources)."""
 
 
 @pytest.fixture
@@ -20,7 +23,8 @@ def recorded_calls(monkeypatch):
     calls: dict[str, set[str]] = {}
 
     def on_call(function, client, operation, params, _unrecorded):
-        calls.setdefault(function, set()).add(f"{client._service_model.signing_name}:{operation}")
+        service = client._service_model.signing_name
+        calls.setdefault(function, set()).add(f"{IAM_PREFIX.get(service, service)}:{operation}")
 
     record_handler_calls(monkeypatch, on_call, on_invoke=lambda function: calls.setdefault(function, set()))
     return calls
@@ -38,6 +42,13 @@ def _exercise(stack, ec2, network, monkeypatch):
     from tests.conftest import load_event
 
     pcx = seed.request_peering(ec2, network)
+    # an earlier failed run left its reason: this run ends verified and the report removes it (DeleteTags)
+    ec2.create_tags(Resources=[pcx], Tags=[{"Key": "peering-automation/reason", "Value": "An earlier failure."}])
+    # both directions asked, a probe for VPC B found by its tag (GetResources, GetFunctionConfiguration)
+    ec2.create_tags(Resources=[pcx], Tags=[{"Key": "peering-automation/verify-direction", "Value": "both"}])
+    lam = boto3.client("lambda")
+    role = lam.get_function_configuration(FunctionName=stack.deployed.spec.functions["ProbeFunction"].name)["Role"]
+    probes.deploy_probe(lam, role, network.vpc_b, network.subnet_b, [network.sg_b], "123456789012")
     event = load_event("create-tags-peering.json")
     event["detail"]["requestParameters"]["resourcesSet"]["items"] = [{"resourceId": pcx}]
     started = json.loads(boto3.client("lambda").invoke(FunctionName="peering-autopilot-IntakeFunction",
@@ -48,6 +59,8 @@ def _exercise(stack, ec2, network, monkeypatch):
     again = json.loads(boto3.client("lambda").invoke(FunctionName="peering-autopilot-IntakeFunction",
                                                      Payload=json.dumps(event))["Payload"].read())
     assert again["started"] == [] and "already ran" in again["skipped"][0]["reason"], again
+    assert "peering-automation/reason" not in {t["Key"] for t in ec2.describe_vpc_peering_connections(
+        VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0].get("Tags", [])}
     stack.run(seed.request_peering(ec2, network, tagged=False), "refused")
     other = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     consent(ec2, other, "*")
@@ -117,8 +130,12 @@ def test_each_role_allows_what_its_function_calls_and_no_unused_ec2_mutation(
     source = template.load()
     cfn = template.translate(source, template._parameter_values(source, {}))[0]
     functions = {k: r for k, r in cfn["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    tagged_probe = recorded_calls.pop(probes.probe_name(network.vpc_b))
+    assert tagged_probe == set(), "probe.yaml's function makes no AWS call (its role grants only VPC access)"
     assert set(recorded_calls) == {f"peering-autopilot-{k}" for k in functions}, "every function ran"
 
+    assert {"tag:GetResources", "lambda:GetFunctionConfiguration"} <= recorded_calls[
+        "peering-autopilot-PrepareProbeFunction"], "the tagged probe was looked up"
     for logical_id, resource in functions.items():
         role = resource["Properties"]["Role"]["Fn::GetAtt"][0]
         statements = [s for s in _statements(cfn, role) if s.get("Effect") == "Allow"]

@@ -4,7 +4,10 @@
 
 Reads both VPCs of the peering (``peering.aws.network.read_snapshot``; one client per region of the
 peering, so an inter-region peering is read from both regions) and runs ``peering.analysis.analyze``
-from the source to the destination. Defaults: from the first running instance of the requester VPC to
+from the source to the destination: the flow is reachable when its **request path** and its **reply path**
+are open (each hop says which path it is on; security groups are stateful, so a reply needs no rule of
+its own, and a connection the other way is another flow — diagnose it with --from and --to swapped). Defaults:
+from the first running instance of the requester VPC to
 the first running instance of the accepter VPC on port 22. Output: a Rich table on a terminal, one
 tab-separated line per hop when piped, or ``--json``; then the verdict.
 
@@ -28,7 +31,6 @@ import typer
 
 from peering.analysis import (
     Endpoint,
-    Interface,
     PathResult,
     Snapshot,
     analyze,
@@ -37,6 +39,7 @@ from peering.analysis import (
 )
 from peering.errors import PeeringError, PeeringNotFound
 from peering.events import PEERING_ID
+from peering.flows import first_running
 
 from .executions import Aws, CliError, cli_errors
 
@@ -76,13 +79,6 @@ def parse_target(text: str) -> Target:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise CliError(f"--to {text!r}: the port must be a number from 1 to 65535.")
     return Target(str(address), int(port))
-
-
-def first_running(snapshot: Snapshot, vpc_id: str) -> Interface | None:
-    """The running instance's interface in the VPC with the lowest instance id (stable across runs)."""
-    running = [i for i in snapshot.interfaces if i.vpc_id == vpc_id and i.instance_id and i.state == "running"
-               and i.ips]
-    return min(running, key=lambda i: (i.instance_id or "", i.interface_id), default=None)
 
 
 def default_group(snapshot: Snapshot, vpc_id: str) -> tuple[str, ...]:
@@ -185,8 +181,10 @@ def verdict_line(result: PathResult) -> str:
 
 
 def hop_lines(result: PathResult) -> list[str]:
-    """One tab-separated line per hop (verdict, kind, component, sentence), then the verdict."""
-    lines = [f"{'pass' if h.passed else 'BLOCK'}\t{h.kind}\t{h.component}\t{h.sentence}" for h in result.hops]
+    """One tab-separated line per hop (verdict, kind, component, sentence, 'request path' or 'reply path'),
+    then the verdict."""
+    lines = [f"{'pass' if h.passed else 'BLOCK'}\t{h.kind}\t{h.component}\t{h.sentence}\t{h.path}"
+             for h in result.hops]
     return [*lines, verdict_line(result)]
 
 
@@ -195,11 +193,11 @@ def print_rich(title: str, result: PathResult) -> None:
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title=title, title_justify="left", show_lines=False)
-    for column in ("#", "CHECK", "COMPONENT", "VERDICT", "DETAIL"):
+    for column in ("#", "PATH", "CHECK", "COMPONENT", "VERDICT", "DETAIL"):
         table.add_column(column, overflow="fold")
     for number, hop in enumerate(result.hops, 1):
         verdict = "[green]pass[/]" if hop.passed else "[bold red]BLOCKED[/]"
-        table.add_row(str(number), hop.kind, hop.component, verdict, hop.sentence)
+        table.add_row(str(number), hop.path, hop.kind, hop.component, verdict, hop.sentence)
     console = Console()
     console.print(table)
     style = "bold green" if result.reachable else "bold red"

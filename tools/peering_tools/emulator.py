@@ -58,6 +58,7 @@ from . import (
     eventpattern,
     inprocess,
     local_stack,
+    probes,
     regions,
     template,
     timewarp,
@@ -255,6 +256,8 @@ class Emulator:
         self._start_console()
         self._deploy(spec)
         self._install_network(spec.functions["ProbeFunction"].name)
+        probes.watch(self.client, spec.functions["PrepareProbeFunction"].name, spec.functions["ProbeFunction"].name,
+                     self.account)  # a subnet tagged peering-automation/probe=true gets a probe
         return self.url
 
     def _choose_data_plane(self) -> None:

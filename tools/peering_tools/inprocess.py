@@ -9,6 +9,7 @@ local emulator share it.
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import logging
@@ -18,6 +19,7 @@ import threading
 import traceback
 import types
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,14 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from . import LAYER_DIR
 
 SEAM = (LambdaSimpleBackend, "invoke")
+_current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
 _original_invoke = LambdaSimpleBackend.invoke
 _lock = threading.RLock()
 _modules: dict[Path, types.ModuleType] = {}
 _code_dirs: dict[str, Path] = {}
 _log_groups: dict[str, str] = {}
 _process_env: dict[str, str] = {}
+_before: dict[str, Callable[[], None]] = {}
 _installed = False
 
 PROCESS_ENV = {
@@ -119,6 +123,21 @@ def _ship(region: str, log_group: str, function_name: str, request_id: str, line
               file=sys.stderr)
 
 
+def before(function_name: str, hook: Callable[[], None]) -> Callable[[], None]:
+    """Run ``hook`` before each in-process invocation of ``function_name`` (e.g. the emulator provisions
+    probes for subnets tagged since it started, before PrepareProbe looks for them), in an empty context (its
+    calls are not the function's). Returns what removes it (``uninstall`` removes every hook)."""
+    with _lock:
+        _before[function_name] = hook
+
+    def remove() -> None:
+        with _lock:
+            if _before.get(function_name) is hook:
+                del _before[function_name]
+
+    return remove
+
+
 def set_process_env(**env: str) -> None:
     """Environment every in-process invocation sees on top of its function's (e.g. AWS_ENDPOINT_URL)."""
     with _lock:
@@ -163,7 +182,11 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
     raw = body.decode() if isinstance(body, bytes) else (body or "{}")
     log_group = _log_groups.get(fn.function_name)
     request_id = str(uuid.uuid4())
+    token = _current_function.set(fn.function_name)
     try:
+        hook = _before.get(fn.function_name)
+        if hook is not None:
+            contextvars.Context().run(hook)
         event = json.loads(raw) if raw else {}
         handler = _module(code_dir, fn.handler)
         if log_group:
@@ -180,6 +203,13 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
     finally:
         if log_group:
             _ship(self.region_name, log_group, fn.function_name, request_id, _printed.end())
+        _current_function.reset(token)
+
+
+def current_function() -> str | None:
+    """The name of the function whose handler runs in this context (and in the threads it hands its context
+    to): the emulated network asks it which probe is connecting, as a real socket knows its ENI."""
+    return _current_function.get()
 
 
 def install() -> None:
@@ -197,4 +227,5 @@ def uninstall() -> None:
     global _installed
     with _lock:
         LambdaSimpleBackend.invoke = _original_invoke
+        _before.clear()
         _installed = False

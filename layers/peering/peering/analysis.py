@@ -1,5 +1,11 @@
 """Path analysis: can a source reach ``ip:port`` through a peering, and if not, what blocks it. Pure.
 
+:func:`analyze` is the one definition of a reachable flow used everywhere (Verify, the emulated network,
+``peering diagnose``): the **request path** is open and **its reply path** is open. Security groups are
+stateful, so the reply needs no rule of its own; the reply path is the route back and the network ACLs
+(stateless) for the replies on the client's ephemeral ports. A connection in the opposite direction
+(the destination opening one to the source) is another flow, never part of this one.
+
 The input is a :class:`Snapshot` of ``describe_*`` data (the adapter ``peering.aws.network`` reads it);
 no boto3 and no I/O here, so every rule is tested with plain values. :func:`analyze` walks the path
 the way VPC networking does and stops at the first component that blocks it:
@@ -247,12 +253,22 @@ class Endpoint:
     ip: str | None = None
 
 
+REPLY_KINDS = frozenset({"route-back", "nacl-return-egress", "nacl-return-ingress"})
+"""The hops of the reply path (the route back, the network ACLs for the replies); every other hop is on the
+request path. Security groups are stateful: they have no reply hop."""
+
+
 @dataclass(frozen=True, slots=True)
 class Hop:
     kind: str
     component: str
     passed: bool
     sentence: str
+
+    @property
+    def path(self) -> str:
+        """'request path' or 'reply path'."""
+        return "reply path" if self.kind in REPLY_KINDS else "request path"
 
 
 @dataclass(frozen=True)
@@ -279,7 +295,8 @@ class PathResult:
             "reachable": self.reachable,
             "reason": self.reason,
             "blockedBy": blocked.component if blocked else None,
-            "hops": [{"kind": h.kind, "component": h.component, "passed": h.passed, "sentence": h.sentence}
+            "hops": [{"kind": h.kind, "path": h.path, "component": h.component, "passed": h.passed,
+                      "sentence": h.sentence}
                      for h in self.hops],
         }
 
@@ -751,6 +768,6 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
         return walk.block(kind, acl.acl_id, f"{head} denies {flow} {direction}{peer_part} ({cause}).")
 
     through = f"through {crossing.peering_id}" if crossing else f"within {snapshot.vpc_label(src.subnet.vpc_id)}"
-    summary = (f"{dst_label} is reachable on {flow} from {src.label} {through}: routes, security groups and "
-               "network ACLs admit it both ways.")
+    summary = (f"{dst_label} is reachable on {flow} from {src.label} {through}: the request path and its reply "
+               "path are open (routes, security groups, network ACLs).")
     return PathResult(True, tuple(walk.hops), summary)

@@ -14,6 +14,9 @@ EXECUTION_TAG = "peering-automation/execution"
 REASON_TAG = "peering-automation/reason"
 SKIP_TAG = "peering-automation/skip"
 PROBE_TARGETS_TAG = "peering-automation/probe-targets"
+VERIFY_DIRECTION_TAG = "peering-automation/verify-direction"
+PROBE_VPC_TAG = "peering-automation/probe-vpc"
+"""On a probe function deployed for one VPC (probe.yaml): the VPC it speaks for."""
 CONSENT_TAG = "peering-automation/accept-from"
 """On a VPC, in its own account: the peer account ids or VPC ids it accepts a peering with (``*`` = any allowed)."""
 DEFAULT_TRIGGER_TAG = "peering-automation/auto-accept"
@@ -58,6 +61,8 @@ class Settings:
     """The DynamoDB table of per-peering leases (``peering.once``); set for the functions that use it."""
     probe_subnet_ids: tuple[str, ...] = ()
     probe_security_group_ids: tuple[str, ...] = ()
+    probe_function_arn: str | None = None
+    """The probe built into the stack (attached to ProbeSubnetIds)."""
     default_probe_port: int = 22
     max_probe_targets: int = 5
     probe_timeout_seconds: float = 3.0
@@ -118,6 +123,7 @@ class Settings:
             lease_table=env.get("LEASE_TABLE") or None,
             probe_subnet_ids=_csv(env.get("PROBE_SUBNET_IDS")),
             probe_security_group_ids=_csv(env.get("PROBE_SECURITY_GROUP_IDS")),
+            probe_function_arn=env.get("PROBE_FUNCTION_ARN") or None,
             default_probe_port=port,
             max_probe_targets=max_targets,
             probe_timeout_seconds=probe_timeout,

@@ -159,6 +159,22 @@ class ProbeTarget(Wire):
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+class Flow(Wire):
+    """What a run verifies: from a side's source (its probe, else its first running instance) to ``target``.
+
+    Reachable means the request path is open and its reply path is open (``peering.analysis.analyze``).
+    ``asked`` flows decide the verdict; the others (the reverse direction nobody asked for) are only
+    reported, as information, when they are blocked.
+    """
+
+    source_side: Side
+    target: ProbeTarget
+    protocol: Literal["tcp", "icmp"] = "tcp"
+    asked: bool = True
+    origin: str = ""
+    """Where the flow comes from, in words ('the peering-automation/probe-targets tag')."""
+
+
 class ProbeResult(Wire):
     target: ProbeTarget
     reachable: bool
@@ -201,6 +217,15 @@ class ProbeRound(Wire):
     results: list[ProbeResult] = Field(default_factory=list)
     all_reachable: bool = False
     network: NetworkFacts | None = None
+    flows: list[Flow] | None = None
+    """Every flow of the run (asked and for information); ``targets`` are the asked ones the probe sends."""
+    source_side: Side | None = None
+    """The side of the peering the probe runs in (None when it runs in neither)."""
+    function_name: str | None = None
+    """The probe function to invoke (the stack's own, or one found by its peering-automation/probe-vpc tag)."""
+    runs: list[ProbeRound] = Field(default_factory=list)
+    """One round per probe that sends flows (a probe on each side when both directions are asked): the state
+    machine invokes each one's function with it, in a Map."""
 
 
 class ProbeRequest(Wire):
@@ -209,13 +234,15 @@ class ProbeRequest(Wire):
 
 
 class PathVerdict(Wire):
-    """One direction of the path analysis, with the hop that blocks it (if any) in one sentence."""
+    """One flow's path analysis (request and reply path), with the hop that blocks it (if any) in one sentence."""
 
     source: str
     destination: str
     reachable: bool
     reason: str
     hops: list[str] = Field(default_factory=list)
+    asked: bool = True
+    """False for a flow nobody asked for (reported only as information)."""
 
 
 class Verification(Wire):
@@ -227,6 +254,8 @@ class Verification(Wire):
     probe_applicable: bool = False
     probe_results: list[ProbeResult] = Field(default_factory=list)
     paths: list[PathVerdict] = Field(default_factory=list)
+    information: list[str] = Field(default_factory=list)
+    """Sentences that never fail a run: e.g. a reverse connection nobody asked for is blocked."""
 
 
 class RollbackResult(Wire):
@@ -248,6 +277,8 @@ class Summary(Wire):
     routes_removed: list[PlannedRoute] = Field(default_factory=list)
     dns: DnsResult | None = None
     verification: Verification | None = None
+    information: list[str] = Field(default_factory=list)
+    """The verification's information sentences (never a failure), for the notification's reader."""
     status_tag_error: str = ""
     """Why the status tag could not be set (e.g. the peering is gone); empty when it was set."""
 
@@ -280,6 +311,8 @@ class WorkflowState(Wire):
     routes: list[AppliedSide] | None = None
     dns: DnsResult | None = None
     probe: ProbeRound | None = None
+    probe_runs: list[ProbeRequest] | None = None
+    """The Map's results: each probe's last round (see ProbeRound.runs)."""
     probe_error: ErrorInfo | None = None
     verification: Verification | None = None
     rollback: RollbackResult | None = None

@@ -9,14 +9,54 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from .config import CONSENT_TAG, SKIP_TAG, Settings
+from .config import CONSENT_TAG, SKIP_TAG, VERIFY_DIRECTION_TAG, Settings
 from .errors import RouteConflict, RouteQuotaExceeded
-from .models import SIDES, Peering, PlannedRoute, Route, RoutePlan, RouteTable, ShadowedRoute, SidePlan, VpcSide
+from .models import (
+    SIDES,
+    Peering,
+    PlannedRoute,
+    Route,
+    RoutePlan,
+    RouteTable,
+    ShadowedRoute,
+    Side,
+    SidePlan,
+    VpcSide,
+)
 
 ACTIONABLE_STATES = frozenset({"pending-acceptance", "provisioning", "active"})
 """States the workflow can work with; anything else (failed, rejected, expired, deleted...) is refused."""
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DIRECTIONS: dict[str, tuple[Side, ...]] = {
+    "requester-to-accepter": ("requester",),
+    "accepter-to-requester": ("accepter",),
+    "both": ("requester", "accepter"),
+}
+"""Values of the verify-direction tag and the sides whose flows (as sources) they ask for."""
+DEFAULT_DIRECTION = "requester-to-accepter"
+
+
+def direction_problem(tags: dict[str, str]) -> str | None:
+    """The one-sentence refusal for an unusable verify-direction tag, or None."""
+    if VERIFY_DIRECTION_TAG not in tags:
+        return None
+    value = tags[VERIFY_DIRECTION_TAG]
+    if value.strip().lower() in DIRECTIONS:
+        return None
+    return (f"The tag {VERIFY_DIRECTION_TAG}={value!r} is not one of {', '.join(DIRECTIONS)}, so the peering was "
+            "left alone.")
+
+
+def asked_sources(tags: dict[str, str]) -> tuple[Side, ...] | None:
+    """The sides the verify-direction tag asks flows from; None when the tag is absent.
+
+    An invalid value never gets here (Inspect refuses it); it reads as the default to stay total.
+    """
+    if VERIFY_DIRECTION_TAG not in tags:
+        return None
+    return DIRECTIONS.get(tags[VERIFY_DIRECTION_TAG].strip().lower(), DIRECTIONS[DEFAULT_DIRECTION])
 
 
 def tag_is_true(value: str | None) -> bool:
@@ -67,8 +107,8 @@ def consents(side: VpcSide, peer: VpcSide) -> bool:
 def pre_read_refusal(peering: Peering, settings: Settings) -> str | None:
     """The reason to refuse from the peering record alone, before either VPC is read (or None).
 
-    Rules, in order: opt-in tag, state, requester account, accepter account. Nothing of a VPC whose
-    account is not allowed is ever read.
+    Rules, in order: opt-in tag, state, requester account, accepter account, the verify-direction tag.
+    Nothing of a VPC whose account is not allowed is ever read.
     """
     key = settings.trigger_tag_key
     if key not in peering.tags:
@@ -92,6 +132,9 @@ def pre_read_refusal(peering: Peering, settings: Settings) -> str | None:
             f"Accepter account {accepter.account_id} is not in AllowedAccepterAccounts "
             f"({', '.join(settings.accepter_allow_list)})."
         )
+    problem = direction_problem(peering.tags)
+    if problem is not None:
+        return problem
     return None
 
 

@@ -7,6 +7,7 @@ machine there. Tests call ``tcp_connect`` against 127.0.0.1 listeners only.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import ipaddress
 import socket
@@ -65,5 +66,7 @@ def probe_all(targets: Sequence[ProbeTarget], timeout: float, workers: int = 16)
     if not targets:
         return []
     connect = connector  # read once: the emulator may swap the seam between runs, not during one
+    # each connect runs in its own copy of the caller's context (copied here, in the caller's thread)
+    calls = [(contextvars.copy_context(), t) for t in targets]
     with ThreadPoolExecutor(max_workers=min(workers, len(targets))) as pool:
-        return list(pool.map(lambda t: connect(t.host, t.port, timeout), targets))
+        return list(pool.map(lambda call: call[0].run(connect, call[1].host, call[1].port, timeout), calls))

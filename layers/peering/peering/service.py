@@ -8,7 +8,6 @@ run it again after a retry, and a second run finds its work done and does nothin
 from __future__ import annotations
 
 import contextvars
-import ipaddress
 import json
 import os
 from collections.abc import Callable
@@ -33,14 +32,13 @@ from .models import (
     Inspection,
     InstanceFact,
     NetworkFacts,
-    PathVerdict,
     Peering,
     PlannedRoute,
     ProbeRequest,
     ProbeRound,
-    ProbeTarget,
     RollbackResult,
     RoutePlan,
+    Side,
     SidePlan,
     Status,
     SubnetFact,
@@ -50,7 +48,7 @@ from .models import (
     WorkflowState,
 )
 from .once import claimed_elsewhere, start_once
-from .probe import parse_targets, probe_all
+from .probe import probe_all
 
 MetricSink = Callable[[str, float], None]
 ROUTE_WORKERS = 8
@@ -272,39 +270,79 @@ class Workflow:
         return DnsResult(enabled=True, sides=done, reason="Each side resolves the other's private DNS names.")
 
     def prepare_probe(self, state: WorkflowState) -> ProbeRound:
-        """Where the probe runs and what it connects to; not applicable is said, never silently passed."""
+        """The run's flows (see ``peering.flows``), and which of them each probe sends from its side: the
+        stack's own probe (ProbeSubnetIds) and, for a side without it, the probe tagged
+        ``peering-automation/probe-vpc`` for that side's VPC. A probe that does not apply is said, never
+        silently passed."""
+        from .flows import plan_flows  # noqa: PLC0415 - the analysis is imported by the stages that use it
+
         peering = _inspected(state)
         settings = self.settings
-        base = {"max_attempts": settings.probe_attempts, "timeout_seconds": settings.probe_timeout_seconds}
-        if not settings.probe_subnet_ids:
-            return ProbeRound(applicable=False, reason="No probe is configured (ProbeSubnetIds is empty).", **base)
-        subnet = settings.probe_subnet_ids[0]
         facts = self._network_facts(peering)  # read once here, reused by Verify's analysis
-        base["network"] = facts
-        probe_vpc = next((s.vpc_id for s in facts.subnets if s.subnet_id == subnet), None)
-        sides = {peering.requester.vpc_id: peering.accepter, peering.accepter.vpc_id: peering.requester}
-        if probe_vpc not in sides:
-            probe_vpc = self.ec2().subnet_vpc(subnet)  # only to name it in the reason
-            return ProbeRound(applicable=False, reason=(
-                f"The probe runs in {probe_vpc}, which is neither side of {peering.peering_id}, so the live probe "
-                "does not apply."), **base)
-        other = sides[probe_vpc]
-        tagged = peering.tags.get(PROBE_TARGETS_TAG, "").strip()
-        if tagged:
-            targets = parse_targets(tagged, settings.max_probe_targets)
-            origin = f"the {PROBE_TARGETS_TAG} tag"
+        flows = plan_flows(peering, facts, settings.default_probe_port, settings.max_probe_targets)
+        base = {"max_attempts": settings.probe_attempts, "timeout_seconds": settings.probe_timeout_seconds}
+        wanted = [side for side in SIDES if any(f.asked and f.protocol == "tcp" and f.source_side == side
+                                                for f in flows)]
+        placements: dict[Side, tuple[str | None, str, tuple[str, ...]]] = {}  # side -> (function, subnet, groups)
+        notes: list[str] = []
+        if settings.probe_subnet_ids:
+            subnet = settings.probe_subnet_ids[0]
+            probe_vpc = next((s.vpc_id for s in facts.subnets if s.subnet_id == subnet), None)
+            side = next((role for role in SIDES if peering.side(role).vpc_id == probe_vpc), None)
+            if side is None:
+                probe_vpc = self.ec2().subnet_vpc(subnet)  # only to name it in the reason
+                notes.append(f"The probe runs in {probe_vpc}, which is neither side of {peering.peering_id}, so the "
+                             "live probe does not apply.")
+            else:
+                placements[side] = (settings.probe_function_arn, subnet, settings.probe_security_group_ids)
         else:
-            ips = sorted((i.private_ip for i in facts.instances
-                          if i.vpc_id == other.vpc_id and i.state == "running" and i.private_ip),
-                         key=ipaddress.ip_address)[: settings.max_probe_targets]
-            targets = [ProbeTarget(host=ip, port=settings.default_probe_port) for ip in ips]
-            origin = f"the running instances of {other.vpc_id}"
-        if not targets:
-            return ProbeRound(applicable=False, reason=f"There is nothing to probe in {other.vpc_id} ({origin}).",
-                              **base)
-        return ProbeRound(applicable=True, reason=f"{len(targets)} target(s) from {origin}.", targets=targets,
-                          source_subnet_id=subnet, source_security_group_ids=list(settings.probe_security_group_ids),
-                          **base)
+            notes.append("No probe is configured (ProbeSubnetIds is empty).")
+        for side, found in self._tagged_probes(peering, [s for s in wanted if s not in placements]).items():
+            inside = [s for s in found.subnet_ids if (s, peering.side(side).vpc_id) in
+                      {(f.subnet_id, f.vpc_id) for f in facts.subnets}]
+            if inside:  # a tag that names the wrong VPC is not trusted
+                placements[side] = (found.function_arn, inside[0], found.security_group_ids)
+        runs = []
+        for side in SIDES:
+            mine = [f for f in flows if f.asked and f.source_side == side and f.protocol == "tcp"]
+            if side not in placements or not mine:
+                continue
+            function, subnet, groups = placements[side]
+            runs.append(ProbeRound(applicable=True, reason=f"{len(mine)} target(s) from {mine[0].origin}.",
+                                   targets=[f.target for f in mine], source_subnet_id=subnet, source_side=side,
+                                   source_security_group_ids=list(groups), function_name=function, **base))
+        common = {**base, "network": facts, "flows": flows}
+        if not runs:
+            if placements and not notes:
+                side = next(iter(placements))
+                asked = [f for f in flows if f.asked]
+                why = (f"the flows asked start in the other VPC ({asked[0].origin})" if asked else
+                       f"there is nothing to probe in {peering.peer_of(side).vpc_id} "
+                       f"(the running instances of {peering.peer_of(side).vpc_id})")
+                notes.append(f"The probe runs in {peering.side(side).vpc_id}, but {why}.")
+            return ProbeRound(applicable=False, reason=" ".join(notes) or "No probe applies.", **common)
+        first = runs[0]
+        reason = " ".join(f"{r.reason[:-1]} (probe in {peering.side(r.source_side).vpc_id})." for r in runs
+                          if r.source_side) if len(runs) > 1 else first.reason
+        return ProbeRound(applicable=True, reason=reason, targets=[t for r in runs for t in r.targets],
+                          source_subnet_id=first.source_subnet_id, source_side=first.source_side,
+                          source_security_group_ids=first.source_security_group_ids,
+                          function_name=first.function_name, runs=runs, **common)
+
+    def _tagged_probes(self, peering: Peering, sides: list[Side]) -> dict[Side, Any]:
+        """The probes tagged for these sides' VPCs: only sides in the stack's own account and region (a probe
+        elsewhere could not be invoked by this state machine)."""
+        from .aws.probes import tagged_probes  # noqa: PLC0415
+
+        account, region = self.settings.stack_account_id, self.region
+        here = (account, region)
+        local = {side: peering.side(side).vpc_id for side in sides
+                 if (peering.side(side).account_id or account, peering.side(side).region or region) == here}
+        if not local:
+            return {}
+        found = tagged_probes(self.clients.client("resourcegroupstaggingapi", account, region),
+                              self.clients.client("lambda", account, region), list(local.values()))
+        return {side: found[vpc] for side, vpc in local.items() if vpc in found}
 
     def _network_facts(self, peering: Peering) -> NetworkFacts:
         subnets: list[SubnetFact] = []
@@ -318,69 +356,34 @@ class Workflow:
                                        private_ip=i.get("PrivateIpAddress")) for i in raw_instances]
         return NetworkFacts(subnets=subnets, instances=instances)
 
-    def run_probe(self, request: ProbeRequest) -> ProbeRound:
-        """One probe attempt (runs inside the VPC; makes no AWS call)."""
+    def run_probe(self, request: ProbeRequest) -> ProbeRequest:
+        """One probe attempt (runs inside the VPC; makes no AWS call); the request back with its results."""
         probe = request.probe
         if not probe.applicable:
-            return probe
+            return request
         results = probe_all(probe.targets, probe.timeout_seconds)
-        return probe.model_copy(update={
+        return request.model_copy(update={"probe": probe.model_copy(update={
             "attempt": probe.attempt + 1,
             "results": results,
             "all_reachable": bool(results) and all(r.reachable for r in results),
-        })
+        })})
 
     def verify(self, state: WorkflowState) -> Verification:
-        """The verdict: the probe's results where it applies, explained by the path analysis both ways."""
-        from .analysis import analyze, endpoint_for_ip, endpoint_for_subnet  # noqa: PLC0415
+        """The verdict over the run's flows (``peering.flows.judge``): the probe's results where it ran,
+        explained by the path analysis (request and reply path) of every flow."""
         from .aws.network import read_snapshot  # noqa: PLC0415
+        from .flows import judge, plan_flows  # noqa: PLC0415
 
         peering = _inspected(state)
         probe = state.probe
         sources = [(ec2.client, [side.vpc_id for side in group]) for ec2, group in self.by_place(peering)]
         snapshot = read_snapshot(sources, [peering.peering_id],
                                  _known(peering, probe.network if probe else None))
-        if probe is not None and probe.applicable:
-            source = endpoint_for_subnet(snapshot, probe.source_subnet_id or "",
-                                         tuple(probe.source_security_group_ids))
-            paths = [_verdict(analyze(snapshot, source, t.host, t.port, peering.peering_id), source.label, str(t))
-                     for t in probe.targets]
-            results = probe.results
-            if state.probe_error is not None:
-                reason = f"The probe function failed ({failure_sentence(state.probe_error)})"
-                return Verification(performed=True, reachable=False, reason=_sentence(reason), probe_applicable=True,
-                                    paths=paths)
-            if probe.all_reachable:
-                reached = ", ".join(f"{r.target} ({r.latency_ms} ms)" for r in results)
-                return Verification(performed=True, reachable=True, probe_applicable=True, probe_results=results,
-                                    paths=paths, reason=f"The probe in {source.label} reached {reached} through "
-                                                        f"{peering.peering_id}.")
-            failed = next(r for r in results if not r.reachable)
-            explained = next((p for p in paths if p.destination == str(failed.target)), None)
-            if explained is not None and not explained.reachable:
-                reason = explained.reason
-            else:
-                reason = (f"The probe could not reach {failed.target} ({failed.error}) although the path analysis "
-                          "finds nothing blocking; check the host's own firewall and that something listens there.")
-            return Verification(performed=True, reachable=False, reason=_sentence(reason), probe_applicable=True,
-                                probe_results=results, paths=paths)
-        paths = []
-        for src_side, dst_side in ((peering.requester, peering.accepter), (peering.accepter, peering.requester)):
-            src, dst = _host_in(snapshot, src_side.vpc_id), _host_in(snapshot, dst_side.vpc_id)
-            if src is None or dst is None:
-                missing = src_side.vpc_id if src is None else dst_side.vpc_id
-                return Verification(performed=False, reason=_sentence(
-                    f"{probe.reason if probe else ''} Nothing to analyse: {missing} has no running instance; "
-                    "the routes are in place".strip()))
-            source = endpoint_for_ip(snapshot, src)
-            result = analyze(snapshot, source, dst, self.settings.default_probe_port, peering.peering_id)
-            paths.append(_verdict(result, source.label, f"{dst}:{self.settings.default_probe_port}"))
-        blocked = next((p for p in paths if not p.reachable), None)
-        if blocked is not None:
-            return Verification(performed=True, reachable=False, reason=_sentence(blocked.reason), paths=paths)
-        return Verification(performed=True, reachable=True, paths=paths, reason=_sentence(
-            f"{probe.reason if probe else ''} The path analysis finds both ways open through "
-            f"{peering.peering_id}".strip()))
+        flows = probe.flows if probe is not None and probe.flows is not None else plan_flows(
+            peering, _facts_of(snapshot), self.settings.default_probe_port, self.settings.max_probe_targets)
+        failure = failure_sentence(state.probe_error) if state.probe_error is not None else None
+        runs = [r.probe for r in state.probe_runs or []]
+        return judge(snapshot, peering, flows, probe, failure, runs)
 
     # report ------------------------------------------------------------------------------------
     def report(self, state: WorkflowState) -> Summary:
@@ -391,6 +394,8 @@ class Workflow:
             try:
                 self.tag_status(state.peering_id, summary.status, state.execution_arn,
                                 summary.reason if summary.status in (Status.FAILED, Status.REJECTED) else "")
+                if summary.status in (Status.VERIFIED, Status.ROUTED) and _had_reason(state):
+                    self.ec2().untag(state.peering_id, [REASON_TAG])  # an earlier failed run's reason is not true now
             except PeeringError as e:  # the peering may be gone: still notify, keep the reason one sentence
                 summary = summary.model_copy(update={"status_tag_error": str(e)})
         if self.settings.topic_arn:
@@ -412,11 +417,13 @@ class Workflow:
 def _probe_target_refusal(peering: Peering) -> str | None:
     """Probe targets named by the peering's tag must lie inside one of its two VPCs (the VPC-attached probe
     is never aimed anywhere else); a malformed tag is refused here too, before anything changes."""
+    from .flows import tagged_targets  # noqa: PLC0415 - the analysis is imported by the stages that use it
+
     tagged = peering.tags.get(PROBE_TARGETS_TAG, "").strip()
     if not tagged:
         return None
     try:
-        hosts = [t.host for t in parse_targets(tagged, 10_000)]
+        hosts = [t.host for _, t in tagged_targets(tagged, 10_000)]  # host:port and icmp:host items
     except PeeringError as e:
         return _sentence(f"The {PROBE_TARGETS_TAG} tag is not usable: {str(e).rstrip('.')}")
     bad = planning.targets_outside(hosts, peering)
@@ -432,14 +439,15 @@ def _inspected(state: WorkflowState) -> Peering:
     return state.inspection.peering
 
 
+def _had_reason(state: WorkflowState) -> bool:
+    """Whether the peering carried a reason tag when Inspect read it (left by an earlier failed run)."""
+    peering = state.inspection.peering if state.inspection else None
+    return peering is not None and REASON_TAG in peering.tags
+
+
 def _sentence(text: str) -> str:
     text = " ".join(text.split())
     return text if text.endswith(".") else f"{text}."
-
-
-def _verdict(result: Any, source: str, destination: str) -> PathVerdict:
-    return PathVerdict(source=source, destination=destination, reachable=result.reachable,
-                       reason=_sentence(result.reason), hops=[h.sentence for h in result.hops])
 
 
 def _known(peering: Peering, facts: NetworkFacts | None) -> Any:
@@ -461,12 +469,14 @@ def _known(peering: Peering, facts: NetworkFacts | None) -> Any:
     )
 
 
-def _host_in(snapshot: Any, vpc_id: str) -> str | None:
-    """The first running instance's (or in-use interface's) IPv4 address in the VPC."""
-    for interface in snapshot.interfaces:
-        if interface.vpc_id == vpc_id and interface.state in ("running", "in-use") and interface.ips:
-            return interface.ips[0]
-    return None
+def _facts_of(snapshot: Any) -> NetworkFacts:
+    """Subnets and instances as PrepareProbe records them, from a snapshot (a state without them)."""
+    return NetworkFacts(
+        subnets=[SubnetFact(subnet_id=s.subnet_id, vpc_id=s.vpc_id, cidr=s.cidr, ipv6_cidr=s.ipv6_cidr)
+                 for s in snapshot.subnets.values()],
+        instances=[InstanceFact(instance_id=i.instance_id, vpc_id=i.vpc_id, state=i.state,
+                                private_ip=i.ips[0] if i.ips else None)
+                   for i in snapshot.interfaces if i.instance_id])
 
 
 def failure_sentence(error: Any) -> str:
@@ -496,6 +506,7 @@ def summarize(state: WorkflowState) -> Summary:
         "routes_removed": state.rollback.removed if state.rollback else [],
         "dns": state.dns,
         "verification": state.verification,
+        "information": state.verification.information if state.verification else [],
     }
     if state.error is not None or state.rollback_error is not None:
         reason = failure_sentence(state.error) if state.error is not None else "The run failed."

@@ -229,3 +229,8 @@ class Ec2:
             self.client.create_tags(
                 Resources=[resource_id], Tags=[{"Key": k, "Value": v[:256]} for k, v in tags.items()]
             )
+
+    def untag(self, resource_id: str, keys: list[str]) -> None:
+        """Remove tags by key (whatever their value); removing a tag that is not there is no error."""
+        with translated(f"DeleteTags on {resource_id}", resource_id):
+            self.client.delete_tags(Resources=[resource_id], Tags=[{"Key": k} for k in keys])
