@@ -23,7 +23,10 @@ def test_every_state_of_the_definition_is_a_node_and_branch_states_sit_in_their_
     nodes = {n["id"]: n for n in graph["nodes"]}
     top = set(ASL["States"])
     branch = {name for state in ASL["States"].values() for b in state.get("Branches", []) for name in b["States"]}
-    assert set(nodes) == top | branch | {START, END}
+    mapped = {name for state in ASL["States"].values() if state["Type"] == "Map"
+              for name in state["ItemProcessor"]["States"]}
+    assert mapped and {n for n in mapped if nodes[n]["parent"] == "ProbeEachSide"} == mapped
+    assert set(nodes) == top | branch | mapped | {START, END}
     assert {n for n in branch if nodes[n]["parent"] == "ApplyRoutes"} == branch
     assert all(nodes[n]["start"] and nodes[n]["end"] for n in branch)  # each branch is one Task
     assert all(nodes[n]["parent"] is None for n in top)
@@ -35,7 +38,8 @@ def test_edges_cover_next_choices_default_and_catch_once_per_target():
     assert edges[(START, ASL["StartAt"])] == "start"
     assert edges[("Inspect", "Rollback")] == "catch"
     assert edges[("Decide", "AlreadyHandled")] == "choice"
-    assert ("ProbeDone", "Verify") in edges and ("ProbeDone", "WaitBeforeProbe") in edges
+    assert ("ProbeEachSide", "Verify") in edges and ("ProbeDone", "WaitBeforeProbe") in edges
+    assert ("ProbeDone", "ProbeFinished") in edges  # inside the Map, drawn once as its child
     assert edges[("Done", END)] == "end" and edges[("Failed", END)] == "end"
     pairs = [(e["from"], e["to"]) for e in graph["edges"]]
     assert len(pairs) == len(set(pairs)), "one arrow per (state, target)"

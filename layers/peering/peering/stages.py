@@ -73,7 +73,7 @@ APPLY_ROUTES = Stage("apply-routes", "apply_routes", "ApplyRoutesFunction",
 DNS = Stage("dns", "dns", "DnsFunction", ("ConfigureDns",), DnsResult, "dns")
 PREPARE_PROBE = Stage("prepare-probe", "prepare_probe", "PrepareProbeFunction", ("PrepareProbe",), ProbeRound,
                       "probe")
-PROBE = Stage("probe", "probe", "ProbeFunction", ("Probe",), ProbeRound, "probe", ProbeRequest)
+PROBE = Stage("probe", "probe", "ProbeFunction", ("Probe",), ProbeRequest, "probe", ProbeRequest)
 VERIFY = Stage("verify", "verify", "VerifyFunction", ("Verify",), Verification, "verification")
 ROLLBACK = Stage("rollback", "rollback", "RollbackFunction", ("Rollback",), RollbackResult, "rollback")
 REPORT = Stage("report", "report", "ReportFunction", ("Report", "ReportFailure"), Summary, "report")

@@ -1,9 +1,9 @@
 """The state machine as a graph, and the path one execution took through it (pure: no I/O).
 
 ``asl_graph`` reads an ASL definition (the one the emulator deployed) into nodes and edges, with the
-states of a Parallel's branches as children of the Parallel. ``run_path`` colours it the way the Step
-Functions console does: each state succeeded, caught (a task failed and a Catch moved on), failed,
-running or not run, and each transition the run took.
+states of a Parallel's branches, and of a Map's item processor, as children of the Parallel or Map.
+``run_path`` colours it the way the Step Functions console does: each state succeeded, caught (a task
+failed and a Catch moved on), failed, running or not run, and each transition the run took.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ def _walk(machine: dict[str, Any], parent: str | None, branch: int | None, nodes
             edges.append({"from": name, "to": END, "kind": "end"})
         for index, sub in enumerate(state.get("Branches", [])):
             _walk(sub, name, index, nodes, edges)
+        processor = state.get("ItemProcessor") or state.get("Iterator")  # a Map: its states, drawn once
+        if kind == "Map" and processor:
+            _walk(processor, name, 0, nodes, edges)
 
 
 def asl_graph(definition: dict[str, Any] | str) -> dict[str, list[dict[str, Any]]]:
