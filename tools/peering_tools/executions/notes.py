@@ -15,6 +15,7 @@ from peering.models import (
     AppliedSide,
     DnsResult,
     Inspection,
+    ProbeRequest,
     ProbeRound,
     RollbackResult,
     RoutePlan,
@@ -82,6 +83,11 @@ def _(r: ProbeRound) -> str:
     errors = sorted({x.error for x in r.results if x.error})
     tail = f" ({', '.join(errors)})" if errors else ""
     return f"attempt {r.attempt}: {answered}/{len(r.results)} target(s) answered{tail}"
+
+
+@note.register
+def _(r: ProbeRequest) -> str:  # the Probe task returns its request with the attempt's results
+    return note(r.probe)
 
 
 @note.register

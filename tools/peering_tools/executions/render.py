@@ -97,6 +97,7 @@ def outcome_lines(detail: Execution) -> list[str]:
         v = outcome.verification
         verdict = ("reachable" if v.reachable else "NOT reachable") if v.performed else "not performed"
         lines.append(f"verification: {verdict}: {v.reason}")
+        lines += [f"  information: {line}" for line in v.information]
         for path in v.paths:
             lines.append(f"  {path.source} -> {path.destination}: {'reachable' if path.reachable else 'blocked'}")
     if outcome.rollback_ran:
