@@ -238,7 +238,7 @@ def test_local_up_passes_every_form_to_the_emulator(monkeypatch, args):
         pass
 
     class Recording:
-        def __init__(self, port: int, parameter_overrides: dict[str, str]):
+        def __init__(self, port: int, parameter_overrides: dict[str, str], **_options):
             seen.update(parameter_overrides)
             raise Stop
 

@@ -24,15 +24,19 @@ ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "peering.asl.json"
 FUNCTIONS = ROOT / "functions"
 STATE_MACHINE = "PeeringStateMachine"
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
 
 def task_states(definition: dict, parallel: tuple[str, dict] | None = None):
-    """(name, state, enclosing Parallel (name, state) or None) for every Task, branches included."""
+    """(name, state, enclosing Parallel or Map (name, state) or None) for every Task, branches and Map item
+    processors included."""
     for name, state in definition["States"].items():
         if state["Type"] == "Task":
             yield name, state, parallel
         for branch in state.get("Branches", []):
             yield from task_states(branch, (name, state))
+        if state["Type"] == "Map":
+            yield from task_states(state["ItemProcessor"], (name, state))
 
 
 def handler_label(source: str) -> str | None:
@@ -76,9 +80,14 @@ def disagreements(asl: dict, cfn: dict, handlers: dict[str, str], table: tuple[S
         if row is None:
             problems.append(f"Task {name} has no row in the stage table.")
             continue
-        if state.get("Resource") != f"${{{row.arn_substitution}}}":
+        if row.by_name:
+            if state.get("Resource") != LAMBDA_INVOKE or "FunctionName.$" not in state.get("Parameters", {}):
+                problems.append(f"Task {name} does not invoke its function by name, as its row says.")
+            selected = {k.removesuffix(".$") for k in state.get("Parameters", {}).get("Payload", {})}
+        elif state.get("Resource") != f"${{{row.arn_substitution}}}":
             problems.append(f"Task {name} invokes {state.get('Resource')}, its row says ${{{row.arn_substitution}}}.")
-        selected = {k.removesuffix(".$") for k in state.get("Parameters", {})}
+        if not row.by_name:
+            selected = {k.removesuffix(".$") for k in state.get("Parameters", {})}
         if row.input is WorkflowState and selected:
             problems.append(f"Task {name} passes only {sorted(selected)}, its row says the whole state document.")
         elif row.input is not WorkflowState and row.input is not None and selected != {
@@ -111,7 +120,7 @@ def disagreements(asl: dict, cfn: dict, handlers: dict[str, str], table: tuple[S
     problems += [f"functions/{d}/ has no row in the stage table." for d in handlers
                  if d not in {row.directory for row in table}]
     substitutions = cfn["Resources"][STATE_MACHINE]["Properties"].get("DefinitionSubstitutions", {})
-    used = {row.arn_substitution for row in table if row.states}
+    used = {row.arn_substitution for row in table if row.states and not row.by_name}
     problems += [f"DefinitionSubstitutions has {k}, no workflow row uses it." for k in substitutions
                  if k.endswith("FunctionArn") and k not in used]
     problems += [f"No DefinitionSubstitutions entry for {k}." for k in sorted(used - substitutions.keys())]

@@ -52,6 +52,9 @@ class Stage:
     result: type[Wire] | None = None
     key: str | None = None
     input: type[Wire] | None = WorkflowState
+    by_name: bool = False
+    """Invoked by a name chosen at run time (``arn:aws:states:::lambda:invoke`` with ``FunctionName.$``, inside
+    a Map), not through the ``${...Arn}`` substitution: the probe of each side may be another stack's."""
 
     @property
     def arn_substitution(self) -> str:
@@ -73,7 +76,7 @@ APPLY_ROUTES = Stage("apply-routes", "apply_routes", "ApplyRoutesFunction",
 DNS = Stage("dns", "dns", "DnsFunction", ("ConfigureDns",), DnsResult, "dns")
 PREPARE_PROBE = Stage("prepare-probe", "prepare_probe", "PrepareProbeFunction", ("PrepareProbe",), ProbeRound,
                       "probe")
-PROBE = Stage("probe", "probe", "ProbeFunction", ("Probe",), ProbeRequest, "probe", ProbeRequest)
+PROBE = Stage("probe", "probe", "ProbeFunction", ("Probe",), ProbeRequest, "probeRuns", ProbeRequest, by_name=True)
 VERIFY = Stage("verify", "verify", "VerifyFunction", ("Verify",), Verification, "verification")
 ROLLBACK = Stage("rollback", "rollback", "RollbackFunction", ("Rollback",), RollbackResult, "rollback")
 REPORT = Stage("report", "report", "ReportFunction", ("Report", "ReportFailure"), Summary, "report")
