@@ -24,7 +24,7 @@ from peering_tools.executions import model, notes
 
 ASL = json.loads((Path(__file__).resolve().parents[2] / "statemachine" / "peering.asl.json").read_text())
 VERIFIED_PATH = ["Init", "Inspect", "Decide", "Accept", "AcceptedActive", "PlanRoutes", "ApplyRoutes", "ConfigureDns",
-                 "PrepareProbe", "ProbeApplicable", "Probe", "ProbeDone", "Verify", "Report", "Outcome", "Done"]
+                 "PrepareProbe", "ProbeApplicable", "ProbeEachSide", "Verify", "Report", "Outcome", "Done"]
 """The path a tagged, same-account request takes when moto's accept returns the peering active at once."""
 
 
@@ -50,8 +50,9 @@ def test_verified_timeline_lists_every_state_in_order_with_the_parallel_branches
 
     assert [t.state for t in timeline if t.depth == 0] == VERIFIED_PATH
     assert x.detail_from(runs["verified"].describe, runs["verified"].events).path == VERIFIED_PATH
-    branches = [t for t in timeline if t.depth == 1]
-    assert {t.state for t in branches} == {"RouteRequesterSide", "RouteAccepterSide"}
+    nested = {t.state for t in timeline if t.depth == 1}
+    assert nested == {"RouteRequesterSide", "RouteAccepterSide", "Probe", "ProbeDone", "ProbeFinished"}, nested
+    branches = [t for t in timeline if t.depth == 1 and t.state.startswith("Route")]
     names = [t.state for t in timeline]
     assert names.index("ApplyRoutes") < min(names.index(b.state) for b in branches) < names.index("ConfigureDns")
     assert all(t.result == "ok" and t.exited_at is not None and t.duration_seconds >= 0 for t in timeline)

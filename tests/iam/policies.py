@@ -88,11 +88,20 @@ def peering_request(action: str, raw: dict, region: str, extra: dict | None = No
     return Request(action, ec2_arn("vpc-peering-connection", raw["VpcPeeringConnectionId"], owner, region), context)
 
 
+IAM_PREFIX = {"tagging": "tag"}
+"""Services whose IAM action prefix is not their signing name (Resource Groups Tagging API: tag:GetResources)."""
+
+
 def requests_for(service: str, operation: str, params: dict, region: str, state: Ec2State,
                  account: str = ACCOUNT) -> list[Request]:
     """The authorizations one API call needs, per the EC2 user guide's resource-level permissions table."""
-    action = f"{service}:{operation}"
+    action = f"{IAM_PREFIX.get(service, service)}:{operation}"
     base = {"aws:RequestedRegion": region}
+    if service == "lambda" and "FunctionName" in params:  # a function: its tags are aws:ResourceTag/*
+        name = params["FunctionName"]
+        arn = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{name}"
+        tags = state.call("ListTags", {"Resource": arn}).get("Tags", {})
+        return [Request(action, arn, {**base, **{f"aws:ResourceTag/{k}": v for k, v in tags.items()}})]
     if service != "ec2" or operation.startswith("Describe"):
         return [Request(action, _non_ec2_resource(service, operation, params, region, account), base)]
     if operation in ("CreateTags", "DeleteTags"):
