@@ -65,4 +65,4 @@ def install(network: EmulatedNetwork) -> None:
 
 
 def uninstall() -> None:
-    probe.connector = probe.tcp_connect
+    probe.connector = inprocess.loopback_only

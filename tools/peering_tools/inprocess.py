@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib.util
+import ipaddress
 import json
 import logging
 import os
@@ -213,7 +214,8 @@ def current_function() -> str | None:
 
 
 def install() -> None:
-    """Patch the seam (idempotent) and put the layer on sys.path as Lambda's /opt/python would be."""
+    """Patch the seam (idempotent) and put the layer on sys.path as Lambda's /opt/python would be. The probe's
+    connector becomes ``loopback_only`` until an emulated network or data plane replaces it."""
     global _installed
     with _lock:
         if str(LAYER_DIR) not in sys.path:
@@ -221,6 +223,28 @@ def install() -> None:
         if not _installed:
             LambdaSimpleBackend.invoke = _invoke
             _installed = True
+        from peering import probe  # noqa: PLC0415 - the layer is on sys.path now
+
+        if probe.connector is probe.tcp_connect:
+            probe.connector = loopback_only
+
+
+def loopback_only(host: str, port: int, timeout: float) -> Any:
+    """The probe's connector in a process that runs handlers in-process but has no emulated network (or data
+    plane) installed at that moment, e.g. between two emulators: a loopback target is connected for real,
+    anything else is answered ``unreachable`` without a packet (no address outside loopback and the
+    emulator's own namespaces is ever a target)."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        from peering import probe  # noqa: PLC0415
+
+        return probe.tcp_connect(host, port, timeout)
+    from peering.models import ProbeResult, ProbeTarget  # noqa: PLC0415
+
+    return ProbeResult(target=ProbeTarget(host=host, port=port), reachable=False, error="unreachable")
 
 
 def uninstall() -> None:

@@ -185,7 +185,9 @@ def install(client: ClientFactory, probe_function_name: str) -> NetnsNetwork:
 
 
 def uninstall(network: NetnsNetwork | None) -> None:
-    probe.connector = probe.tcp_connect
+    from ..inprocess import loopback_only  # noqa: PLC0415
+
+    probe.connector = loopback_only
     if network is not None:
         network.close()
 
