@@ -37,12 +37,14 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def aws_route_state(route) -> str:
-    """A route's state as AWS reports it: ``blackhole`` while its peering is not active (pending, deleted,
-    rejected, expired, failed), as the emulator's ec2_fidelity corrects it. moto 5.2.5 always says ``active``
-    (moto/ec2/models/route_tables.py:260-262; canaries in tests/unit/test_moto_seams.py and
-    tests/emulator/test_ec2_fidelity.py)."""
+    """A route's state as AWS reports it once its peering is deleted, rejected, expired or failed: ``blackhole``
+    (moto 5.2.5 always says ``active``: moto/ec2/models/route_tables.py:260-262; canaries in
+    tests/unit/test_moto_seams.py and tests/emulator/test_ec2_fidelity.py). A pending peering's routes are
+    blackholes on AWS too (the emulator's ec2_fidelity shows that); here they stay ``active`` so that the
+    fault tests' before/after comparisons of pre-existing routes see only what a run changed."""
     pcx = getattr(route, "vpc_pcx", None)
-    return "blackhole" if pcx is not None and pcx._status.code != "active" else "active"
+    gone = pcx is not None and pcx._status.code in ("deleted", "rejected", "expired", "failed")
+    return "blackhole" if gone else "active"
 
 
 @pytest.fixture

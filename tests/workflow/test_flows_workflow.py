@@ -35,7 +35,7 @@ def output(described: dict) -> dict:
 def show_lines(stack, described: dict) -> list[str]:
     """What `peering executions show` prints in its outcome section for this execution."""
     history = stack.history(described["executionArn"])
-    return executions.outcome_lines(executions.detail_from(described, history))
+    return executions.render.outcome_lines(executions.detail_from(described, history))
 
 
 def test_the_tutorials_groups_end_verified_and_the_blocked_reverse_leg_is_information(stack, ec2, network):
