@@ -37,12 +37,14 @@ PAGE_TIMEOUT_MS = 20_000
 RUN_TIMEOUT = 45.0
 RELOAD_TIMEOUT = 30.0
 TOP_STAGES = ["Init", "Inspect", "Decide", "Accept", "AcceptedActive", "PlanRoutes", "ApplyRoutes", "ConfigureDns",
-              "PrepareProbe", "ProbeApplicable", "Probe", "ProbeDone", "Verify", "Report", "Outcome", "Done"]
+              "PrepareProbe", "ProbeApplicable", "ProbeEachSide", "Verify", "Report", "Outcome", "Done"]
 """The top-level states the seed run enters, in order (statemachine/peering.asl.json; the probe reaches B at
 its first attempt)."""
 BRANCHES = {"RouteRequesterSide", "RouteAccepterSide"}
 """ApplyRoutes' two branches, entered right after it in either order (they run in parallel)."""
-DEMO_STAGES = [*TOP_STAGES, *sorted(BRANCHES)]
+MAPPED = ["Probe", "ProbeDone", "ProbeFinished"]
+"""The probe loop inside the ProbeEachSide Map (one side probes in the demo, at its first attempt)."""
+DEMO_STAGES = [*TOP_STAGES, *sorted(BRANCHES), *MAPPED]
 
 
 def _browser_available() -> None:
@@ -133,7 +135,8 @@ def test_the_execution_page_shows_the_run_succeeded_with_its_stages_in_order(dem
     assert page.locator("#execution-status").inner_text() == "SUCCEEDED"
     assert page.locator(".summary .badge").first.inner_text() == "verified"
     stages = [t.removeprefix("↳ ").strip() for t in page.locator("#stages tbody td.state").all_inner_texts()]
-    assert [s for s in stages if s not in BRANCHES] == TOP_STAGES
+    assert [s for s in stages if s not in BRANCHES and s not in MAPPED] == TOP_STAGES
+    assert [s for s in stages if s in MAPPED] == MAPPED
     after_apply = stages.index("ApplyRoutes") + 1
     assert set(stages[after_apply:after_apply + 2]) == BRANCHES and len(stages) == len(DEMO_STAGES)
     results = page.locator("#stages tbody td:nth-child(6)").all_inner_texts()

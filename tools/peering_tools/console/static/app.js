@@ -282,14 +282,14 @@ function drawGraph(graph, path, onSelect) {
   const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
   g.setGraph({ rankdir: "TB", nodesep: 18, ranksep: 26, edgesep: 8, marginx: 10, marginy: 10 });
   g.setDefaultEdgeLabel(() => ({}));
-  const parallels = new Set(graph.nodes.filter((n) => n.type === "Parallel").map((n) => n.id));
+  const parallels = new Set(graph.nodes.filter((n) => n.type === "Parallel" || n.type === "Map").map((n) => n.id));
   const size = (n) => {
     if (n.id === START || n.id === END) return { width: 64, height: 26 };
     return { width: Math.max(96, n.id.length * 7.4 + 28), height: 36 };
   };
   for (const n of graph.nodes) {
     if (parallels.has(n.id)) {
-      // A Parallel is a dashed box holding its name (entry), its branches and a join (exit).
+      // A Parallel (or a Map) is a dashed box holding its name (entry), its branches (its item processor) and a join (exit).
       g.setNode(`box:${n.id}`, { cluster: true });
       g.setNode(n.id, { ...size(n), node: n });
       g.setNode(`join:${n.id}`, { width: 14, height: 14, join: true, of: n.id });
