@@ -102,7 +102,19 @@ def test_the_tutorial_built_with_the_aws_cli_ends_verified_with_the_reverse_leg_
     assert "verification: reachable" in shown and "No probe is configured" in shown
 
 
-def test_a_subnet_tagged_probe_true_gets_a_probe_without_redeploying(server):
+@pytest.fixture
+def analysis_server():
+    """The netns data plane places only the stack's own probe (README, "not yet done"): tagged probes are
+    answered by the path analysis."""
+    running = start_up(free_port(), "--data-plane", "analysis")
+    try:
+        yield running
+    finally:
+        assert stop(running.process) == 0
+
+
+def test_a_subnet_tagged_probe_true_gets_a_probe_without_redeploying(analysis_server):
+    server = analysis_server
     """The same tutorial, with one more command before the request: `aws ec2 create-tags --resources
     <subnet A> --tags Key=peering-automation/probe,Value=true`. The run is verified by a probe in A's subnet."""
     aws = Cli(server.url)
