@@ -46,6 +46,7 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
     session = session or boto3.session.Session(region_name=spec.region)
     client = lambda name: session.client(name, region_name=spec.region, **client_kwargs)  # noqa: E731
     inprocess.install()
+    inprocess.cold_start()  # a new deployment runs in new containers: no client of an earlier emulator survives
     conditional_writes.install()  # conditional writes and named starts atomic, as on AWS (not in moto)
     iam = client("iam")
     role_name = f"{spec.stack_name}-role"[:64]

@@ -193,6 +193,15 @@ def _check_port(port: int) -> None:
             raise EmulatorError(f"Port {port} on {HOST} is not available ({e.strerror or e}).") from e
 
 
+def _reset_moto(url: str) -> None:
+    """Empty every moto backend (its documented ``/moto-api/reset``): an earlier emulator of the same process
+    left its VPCs, instances and functions there, and the same seed's addresses would then name two hosts."""
+    import urllib.request  # noqa: PLC0415
+
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30):
+        pass
+
+
 class Emulator:
     """moto's server on 127.0.0.1:``port`` (0: a free port) with the stack deployed in ``account``/``region``."""
 
@@ -243,6 +252,7 @@ class Emulator:
         wsgi = self._server._server  # the werkzeug server ThreadedMotoServer made (canary: test_ec2_fidelity)
         wsgi.app = regions.RegionGuard(wsgi.app)  # a region AWS lacks: AWS's 403, not moto's 500
         self.port = self._server.get_host_and_port()[1]
+        _reset_moto(self.url)  # a new emulator starts empty: moto's backends are global to the process
         self._saved_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)  # Step Functions' Lambda calls go to this server
         EC2Response.call_action = _recording_call_action

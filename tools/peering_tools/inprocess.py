@@ -247,6 +247,14 @@ def loopback_only(host: str, port: int, timeout: float) -> Any:
     return ProbeResult(target=ProbeTarget(host=host, port=port), reachable=False, error="unreachable")
 
 
+def cold_start() -> None:
+    """Forget every warm container: the handlers' cached ``Workflow`` (and the boto3 clients it made against
+    an earlier emulator's endpoint) is built again on the next invocation, as after a deployment."""
+    from peering import runtime  # noqa: PLC0415 - the layer is on sys.path once installed
+
+    runtime._workflow.cache_clear()
+
+
 def uninstall() -> None:
     global _installed
     with _lock:
