@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,22 +18,14 @@ import pytest
 
 from peering_tools import seed
 from peering_tools.dataplane.netns import referenced_inodes
+from tests.emulator.test_local_up import CREDENTIALS, REGION, STATUS_TAG, free_port
 
 from .test_plane import host_state
 
 pytestmark = pytest.mark.emulator
 
-REGION = "us-east-1"
 READY_TIMEOUT = 90.0
 STATUS_TIMEOUT = 60.0
-STATUS_TAG = "peering-automation/status"
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Up:
