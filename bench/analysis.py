@@ -41,7 +41,7 @@ def build_snapshot() -> tuple[pa.Snapshot, pa.Endpoint, pa.Endpoint, str]:
     vpcs = {"vpc-a": "10.6.0.0/16", "vpc-b": "10.7.0.0/16"}
     peer_of = {"vpc-a": "10.7.0.0/16", "vpc-b": "10.6.0.0/16"}
     subnets: dict[str, pa.Subnet] = {}
-    tables: list[pa.RouteTableInfo] = []
+    tables: list[pa.RouteTable] = []
     interfaces: list[pa.Interface] = []
     per_vpc = TABLES // len(vpcs)
     for vpc, cidr in vpcs.items():
@@ -49,11 +49,11 @@ def build_snapshot() -> tuple[pa.Snapshot, pa.Endpoint, pa.Endpoint, str]:
         for i, block in enumerate(blocks):
             subnet = pa.Subnet(f"subnet-{vpc[-1]}{i:04d}", vpc, str(block))
             subnets[subnet.subnet_id] = subnet
-            noise = [pa.RouteInfo(f"172.{16 + k}.0.0/16", f"tgw-{k:04d}") for k in range(ROUTES_PER_TABLE - 3)]
-            tables.append(pa.RouteTableInfo(
+            noise = [pa.Route(f"172.{16 + k}.0.0/16", f"tgw-{k:04d}") for k in range(ROUTES_PER_TABLE - 3)]
+            tables.append(pa.RouteTable(
                 route_table_id=f"rtb-{vpc[-1]}{i:04d}", vpc_id=vpc, main=(i == 0), subnet_ids=(subnet.subnet_id,),
-                routes=(pa.RouteInfo(cidr, "local"), pa.RouteInfo(peer_of[vpc], PEERING),
-                        pa.RouteInfo("0.0.0.0/0", f"igw-{vpc}"), *noise)))
+                routes=(pa.Route(cidr, "local"), pa.Route(peer_of[vpc], PEERING),
+                        pa.Route("0.0.0.0/0", f"igw-{vpc}"), *noise)))
             interfaces.append(pa.Interface(
                 interface_id=f"eni-{vpc[-1]}{i:04d}", subnet_id=subnet.subnet_id, vpc_id=vpc,
                 ips=(str(block.network_address + 10),), security_group_ids=(f"sg-{vpc}",),
@@ -69,7 +69,7 @@ def build_snapshot() -> tuple[pa.Snapshot, pa.Endpoint, pa.Endpoint, str]:
     acls = tuple(pa.NetworkAcl(f"acl-{vpc}", vpc, True, (), allow_all) for vpc in vpcs)
     snapshot = pa.Snapshot(
         subnets=subnets, route_tables=tuple(tables), security_groups=groups, network_acls=acls,
-        interfaces=tuple(interfaces), peerings={PEERING: pa.PeeringInfo(PEERING, "active", "vpc-a", "vpc-b",
+        interfaces=tuple(interfaces), peerings={PEERING: pa.Peering.between(PEERING, "active", "vpc-a", "vpc-b",
                                                                          "us-east-1", "us-east-1")},
         vpc_names={"vpc-a": "A", "vpc-b": "B"}, vpc_cidrs={k: (v,) for k, v in vpcs.items()})
     source_ip = interfaces[per_vpc - 1].ips[0]  # the last subnet of A

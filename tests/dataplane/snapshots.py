@@ -8,9 +8,9 @@ from peering.analysis import (
     AclEntry,
     Interface,
     NetworkAcl,
-    PeeringInfo,
-    RouteInfo,
-    RouteTableInfo,
+    Peering,
+    Route,
+    RouteTable,
     SecurityGroup,
     SgRule,
     Snapshot,
@@ -26,15 +26,15 @@ def tutorial(peering_state: str = "active", routes: bool = True, acl_b: tuple[Ac
              ingress_b: tuple[SgRule, ...] | None = None, accepter_region: str = "us-east-1") -> Snapshot:
     """VPC A 10.6.0.0/16 and VPC B 10.7.0.0/16, an instance each; only B's group opens tcp/22 (and ICMP)
     from A, as in the tutorial."""
-    pcx = [RouteInfo("10.7.0.0/16", "pcx-1")] if routes else []
-    back = [RouteInfo("10.6.0.0/16", "pcx-1")] if routes else []
+    pcx = [Route("10.7.0.0/16", "pcx-1")] if routes else []
+    back = [Route("10.6.0.0/16", "pcx-1")] if routes else []
     return Snapshot(
         subnets={"subnet-a": Subnet("subnet-a", "vpc-a", "10.6.1.0/24"),
                  "subnet-b": Subnet("subnet-b", "vpc-b", "10.7.1.0/24")},
         route_tables=(
-            RouteTableInfo("rtb-a", "vpc-a", True, (), (RouteInfo("10.6.0.0/16", "local"),
-                                                         RouteInfo("0.0.0.0/0", "igw-a"), *pcx)),
-            RouteTableInfo("rtb-b", "vpc-b", True, (), (RouteInfo("10.7.0.0/16", "local"), *back)),
+            RouteTable("rtb-a", "vpc-a", True, (), (Route("10.6.0.0/16", "local"),
+                                                         Route("0.0.0.0/0", "igw-a"), *pcx)),
+            RouteTable("rtb-b", "vpc-b", True, (), (Route("10.7.0.0/16", "local"), *back)),
         ),
         security_groups={
             "sg-a": SecurityGroup("sg-a", "vpc-a", "instance-A", (SgRule("tcp", 22, 22, ("0.0.0.0/0",)),), OUT_ALL),
@@ -44,7 +44,7 @@ def tutorial(peering_state: str = "active", routes: bool = True, acl_b: tuple[Ac
         network_acls=(NetworkAcl("acl-a", "vpc-a", True, (), ALLOW_ALL), NetworkAcl("acl-b", "vpc-b", True, (), acl_b)),
         interfaces=(Interface("eni-a", "subnet-a", "vpc-a", (IP_A,), ("sg-a",), "i-a", "running"),
                     Interface("eni-b", "subnet-b", "vpc-b", (IP_B,), ("sg-b",), "i-b", "running")),
-        peerings={"pcx-1": PeeringInfo("pcx-1", peering_state, "vpc-a", "vpc-b", "us-east-1", accepter_region)},
+        peerings={"pcx-1": Peering.between("pcx-1", peering_state, "vpc-a", "vpc-b", "us-east-1", accepter_region)},
         vpc_cidrs={"vpc-a": ("10.6.0.0/16",), "vpc-b": ("10.7.0.0/16",)},
     )
 

@@ -421,7 +421,7 @@ def test_a_report_that_cannot_notify_fails_with_a_one_sentence_cause(stack, ec2,
 def test_aws_messages_ending_in_a_period_still_make_one_clean_sentence():
     from botocore.exceptions import ClientError
 
-    from peering.aws.ec2 import translated
+    from peering.aws.errors import translated
     from peering.errors import AwsCallFailed
 
     error = ClientError({"Error": {"Code": "RouteLimitExceeded", "Message": "The maximum number of routes has "

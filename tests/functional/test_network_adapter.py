@@ -49,7 +49,7 @@ def test_read_snapshot_returns_subnets_tables_groups_acls_instances_and_names(ec
     assert snap.vpc_names == {network.vpc_a: "peeringVPC-A", network.vpc_b: "peeringVPC-B"}
     assert snap.vpc_cidrs == {network.vpc_a: ("10.6.0.0/16",), network.vpc_b: ("10.7.0.0/16",)}
     peering = snap.peerings[pcx]
-    assert (peering.state, peering.requester_vpc, peering.accepter_vpc) == (
+    assert (peering.state, peering.requester.vpc_id, peering.accepter.vpc_id) == (
         "pending-acceptance", network.vpc_a, network.vpc_b)
     assert peering.same_region
 

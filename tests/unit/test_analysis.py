@@ -24,9 +24,9 @@ from peering.analysis import (
     Interface,
     NetworkAcl,
     PathResult,
-    PeeringInfo,
-    RouteInfo,
-    RouteTableInfo,
+    Peering,
+    Route,
+    RouteTable,
     SecurityGroup,
     SgRule,
     Snapshot,
@@ -39,8 +39,8 @@ from peering.analysis import (
 PCX = "pcx-ab"
 IP_A, IP_B = "10.6.1.10", "10.7.1.20"
 ALL = SgRule("-1", cidrs=("0.0.0.0/0", "::/0"))
-LOCAL_A, LOCAL_B = RouteInfo("10.6.0.0/16", "local"), RouteInfo("10.7.0.0/16", "local")
-TO_B, TO_A = RouteInfo("10.7.0.0/16", PCX), RouteInfo("10.6.0.0/16", PCX)
+LOCAL_A, LOCAL_B = Route("10.6.0.0/16", "local"), Route("10.7.0.0/16", "local")
+TO_B, TO_A = Route("10.7.0.0/16", PCX), Route("10.6.0.0/16", PCX)
 
 
 def open_acl(acl_id: str, vpc: str, subnets: tuple[str, ...] = ()) -> NetworkAcl:
@@ -54,8 +54,8 @@ def world() -> Snapshot:
     return Snapshot(
         subnets={"subnet-a": Subnet("subnet-a", "vpc-a", "10.6.1.0/24"),
                  "subnet-b": Subnet("subnet-b", "vpc-b", "10.7.1.0/24")},
-        route_tables=(RouteTableInfo("rtb-a", "vpc-a", True, (), (LOCAL_A, TO_B)),
-                      RouteTableInfo("rtb-b", "vpc-b", True, (), (LOCAL_B, TO_A))),
+        route_tables=(RouteTable("rtb-a", "vpc-a", True, (), (LOCAL_A, TO_B)),
+                      RouteTable("rtb-b", "vpc-b", True, (), (LOCAL_B, TO_A))),
         security_groups={
             "sg-a": SecurityGroup("sg-a", "vpc-a", "app-a", ingress=(), egress=(ALL,)),
             "sg-b": SecurityGroup("sg-b", "vpc-b", "app-b", ingress=(SgRule("tcp", 22, 22, ("10.6.0.0/16",)),),
@@ -64,14 +64,14 @@ def world() -> Snapshot:
         network_acls=(open_acl("acl-a", "vpc-a", ("subnet-a",)), open_acl("acl-b", "vpc-b", ("subnet-b",))),
         interfaces=(Interface("eni-a", "subnet-a", "vpc-a", (IP_A,), ("sg-a",), "i-a", "running"),
                     Interface("eni-b", "subnet-b", "vpc-b", (IP_B,), ("sg-b",), "i-b", "running")),
-        peerings={PCX: PeeringInfo(PCX, "active", "vpc-a", "vpc-b", "us-east-1", "us-east-1")},
+        peerings={PCX: Peering.between(PCX, "active", "vpc-a", "vpc-b", "us-east-1", "us-east-1")},
         vpc_names={"vpc-a": "A", "vpc-b": "B"},
         vpc_cidrs={"vpc-a": ("10.6.0.0/16",), "vpc-b": ("10.7.0.0/16",)},
     )
 
 
 # -- small editors, each returning a changed copy ---------------------------------------------------
-def with_routes(snap: Snapshot, table_id: str, *routes: RouteInfo) -> Snapshot:
+def with_routes(snap: Snapshot, table_id: str, *routes: Route) -> Snapshot:
     return replace(snap, route_tables=tuple(replace(t, routes=routes) if t.route_table_id == table_id else t
                                             for t in snap.route_tables))
 
@@ -89,8 +89,13 @@ def with_acl(snap: Snapshot, acl_id: str, egress: bool, *entries: AclEntry) -> S
     return replace(snap, network_acls=tuple(edit(a) if a.acl_id == acl_id else a for a in snap.network_acls))
 
 
-def with_peering(snap: Snapshot, **changes) -> Snapshot:
-    return replace(snap, peerings={PCX: replace(snap.peerings[PCX], **changes)})
+def with_peering(snap: Snapshot, accepter_vpc: str | None = None, accepter_region: str | None = None,
+                 **changes) -> Snapshot:
+    """The snapshot with its peering changed (its state, or its accepter side's VPC or region)."""
+    peering = snap.peerings[PCX]
+    accepter = replace(peering.accepter, vpc_id=accepter_vpc or peering.accepter.vpc_id,
+                       region=accepter_region or peering.accepter.region)
+    return replace(snap, peerings={PCX: replace(peering, accepter=accepter, **changes)})
 
 
 def deny(number: int, egress: bool, cidr: str = "0.0.0.0/0") -> AclEntry:
@@ -132,11 +137,11 @@ Edit = Callable[[Snapshot], Snapshot]
 BLOCKING: list[tuple[str, Edit, str, str, tuple[str, ...]]] = [
     ("no route", lambda s: with_routes(s, "rtb-a", LOCAL_A),
      "route", "rtb-a", ("route table rtb-a of subnet-a (VPC A) has no route to 10.7.0.0/16",)),
-    ("route to igw instead of the peering", lambda s: with_routes(s, "rtb-a", LOCAL_A, RouteInfo("0.0.0.0/0", "igw-a")),
+    ("route to igw instead of the peering", lambda s: with_routes(s, "rtb-a", LOCAL_A, Route("0.0.0.0/0", "igw-a")),
      "route", "rtb-a", ("no route to 10.7.0.0/16 through pcx-ab", "best match 0.0.0.0/0 sends 10.7.1.20 to igw-a")),
-    ("route to another peering", lambda s: with_routes(s, "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", "pcx-zz")),
+    ("route to another peering", lambda s: with_routes(s, "rtb-a", LOCAL_A, Route("10.7.0.0/16", "pcx-zz")),
      "route", "rtb-a", ("no route to 10.7.0.0/16 through pcx-ab", "sends 10.7.1.20 to pcx-zz")),
-    ("blackhole", lambda s: with_routes(s, "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", "pcx-gone", "blackhole")),
+    ("blackhole", lambda s: with_routes(s, "rtb-a", LOCAL_A, Route("10.7.0.0/16", "pcx-gone", "blackhole")),
      "route", "rtb-a", ("drops traffic to 10.7.1.20", "10.7.0.0/16 is a blackhole route", "pcx-gone no longer exists")),
     ("peering not active", lambda s: with_peering(s, state="pending-acceptance"),
      "peering", PCX, ("peering pcx-ab is pending-acceptance, not active",)),
@@ -219,14 +224,14 @@ def test_group_reference_to_the_peers_group_admits_across_a_same_region_peering(
 
 def test_without_a_peering_id_any_peering_the_routes_name_is_checked():
     assert run(world(), peering_id=None).reachable
-    unknown = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", "pcx-unknown"))
+    unknown = with_routes(world(), "rtb-a", LOCAL_A, Route("10.7.0.0/16", "pcx-unknown"))
     result = run(unknown, peering_id=None)
     assert (result.blocked_by.kind, result.blocked_by.component) == ("peering", "pcx-unknown")
 
 
 # == longest-prefix match ==========================================================================
 def test_a_more_specific_route_to_the_igw_beats_the_peering_route():
-    snap = with_routes(world(), "rtb-a", LOCAL_A, TO_B, RouteInfo("10.7.1.0/24", "igw-a"))
+    snap = with_routes(world(), "rtb-a", LOCAL_A, TO_B, Route("10.7.1.0/24", "igw-a"))
     result = run(snap)
     assert result.blocked_by.component == "rtb-a"
     assert "sends 10.7.1.20 to igw-a through its more specific route 10.7.1.0/24, which beats the route " \
@@ -234,14 +239,14 @@ def test_a_more_specific_route_to_the_igw_beats_the_peering_route():
 
 
 def test_a_more_specific_peering_route_beats_a_broader_igw_route():
-    snap = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", "igw-a"), RouteInfo("10.7.1.0/24", PCX))
+    snap = with_routes(world(), "rtb-a", LOCAL_A, Route("10.7.0.0/16", "igw-a"), Route("10.7.1.0/24", PCX))
     result = run(snap)
     assert result.reachable
     assert "(route 10.7.1.0/24)" in result.hops[0].sentence
 
 
 def test_a_more_specific_blackhole_wins_over_a_working_route():
-    snap = with_routes(world(), "rtb-b", LOCAL_B, TO_A, RouteInfo("10.6.1.0/24", "pcx-old", "blackhole"))
+    snap = with_routes(world(), "rtb-b", LOCAL_B, TO_A, Route("10.6.1.0/24", "pcx-old", "blackhole"))
     result = run(snap)
     assert result.blocked_by.kind == "route-back" and "blackhole" in result.reason
 
@@ -261,15 +266,15 @@ def ipv6_world() -> Snapshot:
 
 
 def test_ipv6_path_needs_ipv6_routes_an_ipv4_default_route_does_not_match():
-    snap = with_routes(ipv6_world(), "rtb-a", LOCAL_A, TO_B, RouteInfo("0.0.0.0/0", PCX))
+    snap = with_routes(ipv6_world(), "rtb-a", LOCAL_A, TO_B, Route("0.0.0.0/0", PCX))
     result = run(snap, dst_ip="2600:1f18:b:1::20")
     assert result.blocked_by.kind == "route"
     assert "has no route to 2600:1f18:b::/56" in result.reason
 
 
 def test_ipv6_path_is_reachable_with_ipv6_routes_both_ways_from_the_sources_ipv6_address():
-    snap = with_routes(ipv6_world(), "rtb-a", LOCAL_A, TO_B, RouteInfo("2600:1f18:b::/56", PCX))
-    snap = with_routes(snap, "rtb-b", LOCAL_B, TO_A, RouteInfo("2600:1f18:a::/56", PCX))
+    snap = with_routes(ipv6_world(), "rtb-a", LOCAL_A, TO_B, Route("2600:1f18:b::/56", PCX))
+    snap = with_routes(snap, "rtb-b", LOCAL_B, TO_A, Route("2600:1f18:a::/56", PCX))
     result = run(snap, dst_ip="2600:1f18:b:1::20")
     assert result.reachable, result.reason
     assert "from 2600:1f18:a:1::10" in next(h for h in result.hops if h.kind == "sg-ingress").sentence
@@ -299,12 +304,12 @@ def secondary_world() -> Snapshot:
 def test_a_secondary_cidr_needs_its_own_route_and_the_sentence_names_it():
     result = run(secondary_world(), dst_ip="10.9.1.5")
     assert "has no route to 10.9.0.0/16" in result.reason
-    fixed = with_routes(secondary_world(), "rtb-a", LOCAL_A, TO_B, RouteInfo("10.9.0.0/16", PCX))
+    fixed = with_routes(secondary_world(), "rtb-a", LOCAL_A, TO_B, Route("10.9.0.0/16", PCX))
     assert run(fixed, dst_ip="10.9.1.5").reachable
 
 
 def test_an_explicitly_associated_table_beats_the_main_table():
-    private = RouteTableInfo("rtb-a-private", "vpc-a", False, ("subnet-a",), (LOCAL_A,))
+    private = RouteTable("rtb-a-private", "vpc-a", False, ("subnet-a",), (LOCAL_A,))
     snap = replace(world(), route_tables=(*world().route_tables, private))
     result = run(snap)
     assert result.blocked_by.component == "rtb-a-private"
@@ -341,7 +346,7 @@ def test_a_deny_for_part_of_a_subnet_source_blocks_and_says_which_part():
 
 
 def test_route_back_to_a_subnet_source_may_be_split_but_every_part_must_go_to_the_peering():
-    halves = (RouteInfo("10.6.1.0/25", PCX), RouteInfo("10.6.1.128/25", PCX))
+    halves = (Route("10.6.1.0/25", PCX), Route("10.6.1.128/25", PCX))
     snap = with_routes(world(), "rtb-b", LOCAL_B, *halves)
     source = endpoint_for_subnet(snap, "subnet-a", ("sg-a",))
     assert analyze(snap, source, IP_B, 22, PCX).reachable
@@ -384,15 +389,15 @@ def topologies(draw):
         dst_table = (src_table + 1) % k
     vpc_of[dst_table] = "vpc-b"
     forward_prefix = draw(st.sampled_from([8, 12, 16, 20, 24, 32]))
-    forward = RouteInfo(str(ipaddress.ip_network(f"10.{b_octet}.3.7/{forward_prefix}", strict=False)), PCX)
+    forward = Route(str(ipaddress.ip_network(f"10.{b_octet}.3.7/{forward_prefix}", strict=False)), PCX)
     split = draw(st.sampled_from([0, 1, 2]))
-    back = tuple(RouteInfo(str(n), PCX) for n in ipaddress.ip_network(f"10.{a_octet}.3.0/24").subnets(split))
-    distractors = draw(st.lists(st.sampled_from([RouteInfo("0.0.0.0/0", "igw-x"), RouteInfo("172.16.0.0/12", "tgw-x"),
-                                                 RouteInfo("192.168.5.0/24", "igw-x")]), max_size=3, unique=True))
+    back = tuple(Route(str(n), PCX) for n in ipaddress.ip_network(f"10.{a_octet}.3.0/24").subnets(split))
+    distractors = draw(st.lists(st.sampled_from([Route("0.0.0.0/0", "igw-x"), Route("172.16.0.0/12", "tgw-x"),
+                                                 Route("192.168.5.0/24", "igw-x")]), max_size=3, unique=True))
     tables = []
     for i in range(k):
-        local = RouteInfo(cidr_a if vpc_of[i] == "vpc-a" else cidr_b, "local")
-        tables.append(RouteTableInfo(f"rtb-{i}", vpc_of[i], False,
+        local = Route(cidr_a if vpc_of[i] == "vpc-a" else cidr_b, "local")
+        tables.append(RouteTable(f"rtb-{i}", vpc_of[i], False,
                                      ("subnet-src",) if i == src_table else ("subnet-dst",) if i == dst_table else (),
                                      (local, *distractors)))
     snap = Snapshot(
@@ -404,14 +409,14 @@ def topologies(draw):
         network_acls=(open_acl("acl-a", "vpc-a", ("subnet-src",)), open_acl("acl-b", "vpc-b", ("subnet-dst",))),
         interfaces=(Interface("eni-dst", "subnet-dst", "vpc-b", (f"10.{b_octet}.3.7",), ("sg-dst",), "i-dst",
                               "running"),),
-        peerings={PCX: PeeringInfo(PCX, "active", "vpc-a", "vpc-b", "r", "r")},
+        peerings={PCX: Peering.between(PCX, "active", "vpc-a", "vpc-b", "r", "r")},
         vpc_cidrs={"vpc-a": (cidr_a,), "vpc-b": (cidr_b,)},
     )
     needed = [(f"rtb-{src_table}", forward)] + [(f"rtb-{dst_table}", r) for r in back]
     return snap, needed, f"10.{b_octet}.3.7"
 
 
-def add_routes(snap: Snapshot, routes: list[tuple[str, RouteInfo]]) -> Snapshot:
+def add_routes(snap: Snapshot, routes: list[tuple[str, Route]]) -> Snapshot:
     return replace(snap, route_tables=tuple(
         replace(t, routes=t.routes + tuple(r for table, r in routes if table == t.route_table_id))
         for t in snap.route_tables))
@@ -437,8 +442,8 @@ def test_adding_the_missing_routes_makes_the_path_reachable_and_removing_any_one
 # == scale =========================================================================================
 def test_a_thousand_tables_and_a_thousand_rules_analyse_quickly():
     snap = world()
-    tables = tuple(RouteTableInfo(f"rtb-x{i}", "vpc-a", False, (f"subnet-x{i}",),
-                                  (LOCAL_A, *(RouteInfo(f"172.{i % 16 + 16}.{j}.0/24", "tgw-x") for j in range(40))))
+    tables = tuple(RouteTable(f"rtb-x{i}", "vpc-a", False, (f"subnet-x{i}",),
+                                  (LOCAL_A, *(Route(f"172.{i % 16 + 16}.{j}.0/24", "tgw-x") for j in range(40))))
                    for i in range(1000))
     rules = tuple(SgRule("tcp", 1000 + i, 1000 + i, (f"192.168.{i % 256}.0/24",)) for i in range(1000))
     snap = replace(snap, route_tables=snap.route_tables + tables)

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from peering.analysis import AclEntry, Interface, RouteInfo, RouteTableInfo, SgRule
+from peering.analysis import AclEntry, Interface, Route, RouteTable, SgRule
 from peering_tools.dataplane.emulated import probe_address
 from peering_tools.dataplane.layout import build_layout, parse_listen
 from tests.dataplane.snapshots import IP_A, IP_B, tutorial, with_interface
@@ -41,8 +41,8 @@ def test_peering_not_active_has_no_link_and_its_routes_drop(state):
 
 def test_blackhole_route_drops():
     snapshot = tutorial()
-    tables = (RouteTableInfo("rtb-a", "vpc-a", True, (), (RouteInfo("10.6.0.0/16", "local"),
-                                                           RouteInfo("10.7.0.0/16", "pcx-1", "blackhole"))),
+    tables = (RouteTable("rtb-a", "vpc-a", True, (), (Route("10.6.0.0/16", "local"),
+                                                           Route("10.7.0.0/16", "pcx-1", "blackhole"))),
               snapshot.route_tables[1])
     layout = build_layout(dataclasses.replace(snapshot, route_tables=tables))
     assert "route replace blackhole 10.7.0.0/16 table 1000" in layout.routers["vpc-a"].script
@@ -50,7 +50,7 @@ def test_blackhole_route_drops():
 
 def test_subnets_with_their_own_route_table_get_their_own_linux_table():
     snapshot = tutorial()
-    extra = RouteTableInfo("rtb-a2", "vpc-a", False, ("subnet-a",), (RouteInfo("10.6.0.0/16", "local"),))
+    extra = RouteTable("rtb-a2", "vpc-a", False, ("subnet-a",), (Route("10.6.0.0/16", "local"),))
     layout = build_layout(dataclasses.replace(snapshot, route_tables=(*snapshot.route_tables, extra)))
     script = layout.routers["vpc-a"].script
     assert "rule add from 10.6.1.0/24 lookup 1001" in script  # rtb-a2 sorts after rtb-a

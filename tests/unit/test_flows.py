@@ -13,23 +13,23 @@ from peering.config import PROBE_TARGETS_TAG, VERIFY_DIRECTION_TAG, Settings
 from peering.errors import InvalidInput
 from peering.flows import judge, plan_flows
 from peering.models import (
-    InstanceFact,
+    Instance,
     NetworkFacts,
     Peering,
     ProbeResult,
     ProbeRound,
     ProbeTarget,
-    SubnetFact,
+    Subnet,
     VpcSide,
 )
 from peering.plan import direction_problem, pre_read_refusal, refusal
 from tests.unit.test_analysis import IP_A, IP_B, PCX, SgRule, with_group, world
 
 FACTS = NetworkFacts(
-    subnets=[SubnetFact(subnet_id="subnet-a", vpc_id="vpc-a", cidr="10.6.1.0/24"),
-             SubnetFact(subnet_id="subnet-b", vpc_id="vpc-b", cidr="10.7.1.0/24")],
-    instances=[InstanceFact(instance_id="i-a", vpc_id="vpc-a", state="running", private_ip=IP_A),
-               InstanceFact(instance_id="i-b", vpc_id="vpc-b", state="running", private_ip=IP_B)],
+    subnets=[Subnet(subnet_id="subnet-a", vpc_id="vpc-a", cidr="10.6.1.0/24"),
+             Subnet(subnet_id="subnet-b", vpc_id="vpc-b", cidr="10.7.1.0/24")],
+    instances=[Instance(instance_id="i-a", vpc_id="vpc-a", state="running", private_ip=IP_A),
+               Instance(instance_id="i-b", vpc_id="vpc-b", state="running", private_ip=IP_B)],
 )
 
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from peering import plan
 from peering.config import Settings
 from peering.errors import RouteConflict, RouteQuotaExceeded
-from peering.models import Peering, Route, RouteTable, VpcSide
+from peering.records import Peering, Route, RouteTable, VpcSide
 
 PCX = "pcx-0123456789abcdef0"
 KEY = "peering-automation/auto-accept"

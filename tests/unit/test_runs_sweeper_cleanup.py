@@ -1,11 +1,12 @@
 """Pure decisions of the sweeper and the delete cleanup, and execution names and ARNs."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from peering import cleanup, runs, sweeper
-from peering.models import Peering, Route, RouteTable, VpcSide
+from peering.records import Peering, Route, RouteTable, VpcSide
 from tests.conftest import load_event
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
@@ -81,13 +82,13 @@ def test_cleanup_removes_only_blackholes_made_by_create_route_outside_opted_out_
 
 def test_a_peering_is_the_stacks_only_with_its_status_tag_and_an_execution_of_its_workflow():
     base = _peering("pcx-1", "deleted")
-    mine = base.model_copy(update={"tags": {
+    mine = replace(base, tags={
         "peering-automation/status": "verified",
-        "peering-automation/execution": "arn:aws:states:us-east-1:123456789012:execution:stack-Peering:pcx-1-ab"}})
+        "peering-automation/execution": "arn:aws:states:us-east-1:123456789012:execution:stack-Peering:pcx-1-ab"})
     assert cleanup.owned(mine, "stack-Peering")
     assert not cleanup.owned(mine, "other-stack-Peering")  # another stack's run
     assert not cleanup.owned(base, "stack-Peering")  # never tagged: a peering routed by hand
-    assert not cleanup.owned(base.model_copy(update={"tags": {"peering-automation/execution": "x"}}), None)
+    assert not cleanup.owned(replace(base, tags={"peering-automation/execution": "x"}), None)
 
 
 def test_the_delete_event_names_the_peering_and_failed_or_other_calls_are_refused_in_one_sentence():

@@ -48,6 +48,22 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
+from .records import (
+    PEERING_ID_PREFIX,
+    AclEntry,
+    Interface,
+    NetworkAcl,
+    Peering,
+    Route,
+    RouteTable,
+    SecurityGroup,
+    SgRule,
+    Subnet,
+)
+
+__all__ = ["AclEntry", "Interface", "NetworkAcl", "Peering", "Route", "RouteTable", "SecurityGroup", "SgRule",
+           "Snapshot", "Subnet", "analyze"]
+
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 EPHEMERAL_PORTS = (1024, 65535)
@@ -65,123 +81,27 @@ ALL_PORTS = (0, 65535)
 
 
 # == the snapshot ==================================================================================
-@dataclass(frozen=True, slots=True)
-class Subnet:
-    subnet_id: str
-    vpc_id: str
-    cidr: str
-    ipv6_cidr: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Interface:
-    """A network interface; ``state`` is its instance's state when attached to one, else the ENI's."""
-
-    interface_id: str
-    subnet_id: str
-    vpc_id: str
-    ips: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
-    instance_id: str | None = None
-    state: str = "in-use"
-
-
-@dataclass(frozen=True, slots=True)
-class RouteInfo:
-    destination: str
-    target: str | None
-    state: str = "active"
-
-
-@dataclass(frozen=True, slots=True)
-class RouteTableInfo:
-    route_table_id: str
-    vpc_id: str
-    main: bool
-    subnet_ids: tuple[str, ...]
-    routes: tuple[RouteInfo, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SgRule:
-    """One IP permission: a protocol, a port range (None: all) and the peers it admits."""
-
-    protocol: str
-    from_port: int | None = None
-    to_port: int | None = None
-    cidrs: tuple[str, ...] = ()
-    group_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SecurityGroup:
-    group_id: str
-    vpc_id: str
-    name: str
-    ingress: tuple[SgRule, ...] = ()
-    egress: tuple[SgRule, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AclEntry:
-    """One network ACL entry; ports None means all ports (EC2 omits PortRange for protocol -1)."""
-
-    rule_number: int
-    egress: bool
-    protocol: str
-    allow: bool
-    cidr: str
-    from_port: int | None = None
-    to_port: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkAcl:
-    acl_id: str
-    vpc_id: str
-    default: bool
-    subnet_ids: tuple[str, ...]
-    entries: tuple[AclEntry, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PeeringInfo:
-    peering_id: str
-    state: str
-    requester_vpc: str
-    accepter_vpc: str
-    requester_region: str = ""
-    accepter_region: str = ""
-
-    @property
-    def same_region(self) -> bool:
-        return self.requester_region == self.accepter_region
-
-    def joins(self, vpc: str, other: str) -> bool:
-        return {vpc, other} == {self.requester_vpc, self.accepter_vpc}
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the analysis reads, as the adapter found it. Lookups are indexed on first use."""
 
     subnets: dict[str, Subnet] = field(default_factory=dict)
-    route_tables: tuple[RouteTableInfo, ...] = ()
+    route_tables: tuple[RouteTable, ...] = ()
     security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
     network_acls: tuple[NetworkAcl, ...] = ()
     interfaces: tuple[Interface, ...] = ()
-    peerings: dict[str, PeeringInfo] = field(default_factory=dict)
+    peerings: dict[str, Peering] = field(default_factory=dict)
     vpc_names: dict[str, str] = field(default_factory=dict)
     vpc_cidrs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Every associated block (primary, secondary, IPv6) per VPC: sentences name the block that holds an
     address ('no route to 10.7.0.0/16'); without it they name the address."""
 
     @cached_property
-    def _explicit_tables(self) -> dict[str, RouteTableInfo]:
+    def _explicit_tables(self) -> dict[str, RouteTable]:
         return {s: t for t in self.route_tables for s in t.subnet_ids}
 
     @cached_property
-    def _main_tables(self) -> dict[str, RouteTableInfo]:
+    def _main_tables(self) -> dict[str, RouteTable]:
         return {t.vpc_id: t for t in self.route_tables if t.main}
 
     @cached_property
@@ -200,7 +120,7 @@ class Snapshot:
                 found.setdefault(_canonical(ip), interface)
         return found
 
-    def route_table_of(self, subnet_id: str) -> RouteTableInfo | None:
+    def route_table_of(self, subnet_id: str) -> RouteTable | None:
         """The subnet's explicitly associated table, else its VPC's main table."""
         table = self._explicit_tables.get(subnet_id)
         subnet = self.subnets.get(subnet_id)
@@ -574,10 +494,10 @@ def _route_hop(walk: _Walk, snapshot: Snapshot, kind: str, side: Subnet, to: Net
     if to_vpc == side.vpc_id:
         walk.ok(kind, table.route_table_id, f"{head} delivers {_place(to)} through its local route (same VPC).")
         return "local"
-    best: RouteInfo | None = None
+    best: Route | None = None
     best_length = -1
-    containing: list[RouteInfo] = []
-    inner: list[RouteInfo] = []
+    containing: list[Route] = []
+    inner: list[Route] = []
     for route in table.routes:
         try:
             route_net = _net(route.destination)
@@ -598,9 +518,9 @@ def _route_hop(walk: _Walk, snapshot: Snapshot, kind: str, side: Subnet, to: Net
     deciding = [*inner, *([best] if best is not None and uncovered else [])]
     expected = want or "a peering connection"
 
-    def usable(route: RouteInfo) -> bool:
+    def usable(route: Route) -> bool:
         target = route.target or ""
-        return route.state != "blackhole" and target.startswith("pcx-") and (want is None or target == want)
+        return route.state != "blackhole" and target.startswith(PEERING_ID_PREFIX) and (want is None or target == want)
 
     for route in deciding:
         if usable(route):
@@ -647,7 +567,7 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
     if isinstance(src, str):
         return walk.block("source", source.subnet_id, src)
     peering = snapshot.peerings.get(peering_id or "")
-    prefer = tuple(v for v in (peering.requester_vpc, peering.accepter_vpc) if v != src.subnet.vpc_id) \
+    prefer = tuple(v for v in (peering.requester.vpc_id, peering.accepter.vpc_id) if v != src.subnet.vpc_id) \
         if peering else ()
     interface = snapshot.interface_at(destination_ip)
     dst_subnet = (snapshot.subnets.get(interface.subnet_id) if interface else None) \
@@ -658,24 +578,24 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
     via = _route_hop(walk, snapshot, "route", src.subnet, destination_net, dst_vpc, peering_id)
     if isinstance(via, PathResult):
         return via
-    crossing: PeeringInfo | None = None
+    crossing: Peering | None = None
     if via != "local":
         crossing = snapshot.peerings.get(via)
         if crossing is None:
             return walk.block("peering", via, f"peering {via} is not in the snapshot (not visible to this account).")
         if crossing.state != "active":
             return walk.block("peering", via, f"peering {via} is {crossing.state}, not active.")
-        far = crossing.accepter_vpc if crossing.requester_vpc == src.subnet.vpc_id else crossing.requester_vpc
-        if src.subnet.vpc_id not in (crossing.requester_vpc, crossing.accepter_vpc) or (
+        far = crossing.accepter.vpc_id if crossing.requester.vpc_id == src.subnet.vpc_id else crossing.requester.vpc_id
+        if src.subnet.vpc_id not in (crossing.requester.vpc_id, crossing.accepter.vpc_id) or (
                 dst_vpc is not None and not crossing.joins(src.subnet.vpc_id, dst_vpc)):
             return walk.block("peering", via, (
-                f"peering {via} joins {snapshot.vpc_label(crossing.requester_vpc)} and "
-                f"{snapshot.vpc_label(crossing.accepter_vpc)}, not {snapshot.vpc_label(src.subnet.vpc_id)} and "
+                f"peering {via} joins {snapshot.vpc_label(crossing.requester.vpc_id)} and "
+                f"{snapshot.vpc_label(crossing.accepter.vpc_id)}, not {snapshot.vpc_label(src.subnet.vpc_id)} and "
                 f"{snapshot.vpc_label(dst_vpc or '?')}."))
         regions = "in one region" if crossing.same_region else \
-            f"across regions {crossing.requester_region} and {crossing.accepter_region}"
-        walk.ok("peering", via, f"peering {via} between {snapshot.vpc_label(crossing.requester_vpc)} and "
-                                f"{snapshot.vpc_label(crossing.accepter_vpc)} is active ({regions}).")
+            f"across regions {crossing.requester.region} and {crossing.accepter.region}"
+        walk.ok("peering", via, f"peering {via} between {snapshot.vpc_label(crossing.requester.vpc_id)} and "
+                                f"{snapshot.vpc_label(crossing.accepter.vpc_id)} is active ({regions}).")
         dst_vpc = dst_vpc or far
     if dst_subnet is None:
         return walk.block("destination", destination_ip,

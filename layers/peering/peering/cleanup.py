@@ -27,12 +27,10 @@ from .aws.notify import publish
 from .config import EXECUTION_TAG, SKIP_TAG, STATUS_TAG
 from .errors import CleanupIncomplete, PeeringError, PeeringNotFound
 from .events import PEERING_ID, PeeringApiCallEvent
-from .models import Peering, Route, RouteTable, Wire
+from .models import Wire
 from .plan import tag_is_true
+from .records import GONE_STATES, Peering, Route, RouteTable
 
-GONE_STATES = frozenset({"deleted", "rejected", "expired", "failed"})
-"""Described peering states in which no traffic can flow, so a route to the peering is a blackhole
-(``deleting`` is not yet one: the next sweep finds it deleted)."""
 DELETE_CALL = "DeleteVpcPeeringConnection"
 
 

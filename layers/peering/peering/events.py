@@ -7,7 +7,6 @@ only decides whether to *start*; the workflow re-reads the peering and decides f
 from __future__ import annotations
 
 import hashlib
-import re
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -15,8 +14,8 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from .plan import tag_is_true
+from .records import PEERING_ID
 
-PEERING_ID = re.compile(r"^pcx-[0-9a-zA-Z]{1,32}$")
 HANDLED_CALLS = ("CreateTags", "CreateVpcPeeringConnection")
 
 

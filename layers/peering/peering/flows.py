@@ -30,19 +30,10 @@ from typing import Literal
 from .analysis import Endpoint, Interface, PathResult, Snapshot, analyze, endpoint_for_ip, endpoint_for_subnet
 from .config import PROBE_TARGETS_TAG
 from .errors import InvalidInput
-from .models import (
-    SIDES,
-    Flow,
-    NetworkFacts,
-    PathVerdict,
-    Peering,
-    ProbeRound,
-    ProbeTarget,
-    Side,
-    Verification,
-)
+from .models import Flow, NetworkFacts, PathVerdict, ProbeRound, ProbeTarget, Verification
 from .plan import DEFAULT_DIRECTION, DIRECTIONS, asked_sources
 from .probe import parse_targets
+from .records import SIDES, Peering, Side
 
 ICMP_ECHO = 8
 ICMPV6_ECHO = 128

@@ -12,8 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-Side = Literal["requester", "accepter"]
-SIDES: tuple[Side, Side] = ("requester", "accepter")
+from .records import PEERING_ID_PATTERN, Instance, Peering, Side, Subnet, VpcSide
 
 
 class Wire(BaseModel):
@@ -33,57 +32,6 @@ class Status(StrEnum):
     VERIFIED = "verified"
     FAILED = "failed"
     REJECTED = "rejected"
-
-
-class Route(Wire):
-    """A route as read from a route table (only what planning needs)."""
-
-    destination: str
-    target: str | None = None
-    state: str = "active"
-    origin: str = "CreateRoute"
-    """How the route got there: ``CreateRouteTable`` (local), ``CreateRoute`` or ``EnableVgwRoutePropagation``."""
-
-
-class RouteTable(Wire):
-    route_table_id: str
-    vpc_id: str
-    routes: list[Route] = Field(default_factory=list)
-    tags: dict[str, str] = Field(default_factory=dict)
-
-
-class VpcSide(Wire):
-    """One side of a peering: which VPC, whose account, which region, which address ranges."""
-
-    role: Side
-    vpc_id: str
-    account_id: str
-    region: str
-    cidrs: list[str] = Field(default_factory=list)
-    ipv6_cidrs: list[str] = Field(default_factory=list)
-    name: str = ""
-    accept_from: list[str] | None = None
-    """The entries of the VPC's ``peering-automation/accept-from`` tag ([] when absent); None until read."""
-
-    @property
-    def all_cidrs(self) -> list[str]:
-        return [*self.cidrs, *self.ipv6_cidrs]
-
-
-class Peering(Wire):
-    """A peering connection as read live from EC2."""
-
-    peering_id: str
-    state: str
-    requester: VpcSide
-    accepter: VpcSide
-    tags: dict[str, str] = Field(default_factory=dict)
-
-    def side(self, role: Side) -> VpcSide:
-        return self.requester if role == "requester" else self.accepter
-
-    def peer_of(self, role: Side) -> VpcSide:
-        return self.accepter if role == "requester" else self.requester
 
 
 class Inspection(Wire):
@@ -182,25 +130,11 @@ class ProbeResult(Wire):
     error: Literal["timeout", "refused", "unreachable", "error"] | None = None
 
 
-class SubnetFact(Wire):
-    subnet_id: str
-    vpc_id: str
-    cidr: str
-    ipv6_cidr: str | None = None
-
-
-class InstanceFact(Wire):
-    instance_id: str
-    vpc_id: str
-    state: str
-    private_ip: str | None = None
-
-
 class NetworkFacts(Wire):
     """Subnets and instances of both VPCs, read once by PrepareProbe and reused by Verify's analysis."""
 
-    subnets: list[SubnetFact] = Field(default_factory=list)
-    instances: list[InstanceFact] = Field(default_factory=list)
+    subnets: list[Subnet] = Field(default_factory=list)
+    instances: list[Instance] = Field(default_factory=list)
 
 
 class ProbeRound(Wire):
@@ -229,7 +163,7 @@ class ProbeRound(Wire):
 
 
 class ProbeRequest(Wire):
-    peering_id: str = Field(pattern=r"^pcx-[0-9a-zA-Z]{1,32}$")
+    peering_id: str = Field(pattern=PEERING_ID_PATTERN)
     probe: ProbeRound
 
 
@@ -301,7 +235,7 @@ class WorkflowState(Wire):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
-    peering_id: str = Field(pattern=r"^pcx-[0-9a-zA-Z]{1,32}$")
+    peering_id: str = Field(pattern=PEERING_ID_PATTERN)
     execution_arn: str | None = None
     input: dict | None = None
     inspection: Inspection | None = None
@@ -355,6 +289,6 @@ class WorkflowState(Wire):
 class ApplyRequest(Wire):
     """Input of one Parallel branch of the apply stage: one side's plan."""
 
-    peering_id: str = Field(pattern=r"^pcx-[0-9a-zA-Z]{1,32}$")
+    peering_id: str = Field(pattern=PEERING_ID_PATTERN)
     plan: SidePlan
 

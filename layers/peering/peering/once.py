@@ -44,12 +44,12 @@ from typing import Any
 
 from pydantic import Field
 
-from .aws.executions import run_status
+from .aws.executions import run_status, start_execution
 from .aws.lease import LeaseTable
-from .aws.notify import start_execution
 from .errors import PeeringError
 from .events import execution_name
 from .models import Inspection, Wire, WorkflowState
+from .records import PEERING_ID_PATTERN
 from .runs import DUPLICATE, LEASE_SECONDS, LIVE, Lease, execution_arn, holder_keeps
 
 ATTEMPTS = 3
@@ -66,7 +66,7 @@ class StartResult(Wire):
 
 
 class StartRequest(Wire):
-    peering_id: str = Field(pattern=r"^pcx-[0-9a-zA-Z]{1,32}$")
+    peering_id: str = Field(pattern=PEERING_ID_PATTERN)
     event_name: str = ""
     event_id: str = ""
     event_time: str = ""

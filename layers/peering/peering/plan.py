@@ -11,21 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from .config import CONSENT_TAG, SKIP_TAG, VERIFY_DIRECTION_TAG, Settings
 from .errors import RouteConflict, RouteQuotaExceeded
-from .models import (
-    SIDES,
-    Peering,
-    PlannedRoute,
-    Route,
-    RoutePlan,
-    RouteTable,
-    ShadowedRoute,
-    Side,
-    SidePlan,
-    VpcSide,
-)
-
-ACTIONABLE_STATES = frozenset({"pending-acceptance", "provisioning", "active"})
-"""States the workflow can work with; anything else (failed, rejected, expired, deleted...) is refused."""
+from .models import PlannedRoute, RoutePlan, ShadowedRoute, SidePlan
+from .records import ACTIONABLE_STATES, SIDES, Peering, Route, RouteTable, Side, VpcSide
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

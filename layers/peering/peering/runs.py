@@ -7,11 +7,11 @@ execution works on is read from its name. Which one may work on it is the lease'
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
-EXECUTION_NAME = re.compile(r"^(pcx-[0-9a-zA-Z]{1,32})-")
+from .records import EXECUTION_NAME
+
 DUPLICATE = "duplicate"
 """The Inspect decision of an execution that found another one already handling its peering."""
 LEASE_SECONDS = 24 * 3600

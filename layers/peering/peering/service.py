@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from . import plan as planning
@@ -24,31 +25,39 @@ from .config import CONSENT_TAG, EXECUTION_TAG, PROBE_TARGETS_TAG, REASON_TAG, S
 from .errors import InvalidInput, PeeringError, PeeringNotActive, PeeringNotFound, PeeringNotReady
 from .events import PeeringApiCallEvent, trigger_from
 from .models import (
-    SIDES,
     Acceptance,
     Activation,
     AppliedSide,
     DnsResult,
     Inspection,
-    InstanceFact,
     NetworkFacts,
-    Peering,
     PlannedRoute,
     ProbeRequest,
     ProbeRound,
     RollbackResult,
     RoutePlan,
-    Side,
     SidePlan,
     Status,
-    SubnetFact,
     Summary,
     Verification,
-    VpcSide,
     WorkflowState,
 )
 from .once import claimed_elsewhere, start_once
 from .probe import probe_all
+from .records import (
+    ACCEPTED_STATES,
+    ACTIONABLE_STATES,
+    ACTIVE,
+    INITIATING,
+    PENDING,
+    PROVISIONING,
+    SIDES,
+    WAITING_STATES,
+    Instance,
+    Peering,
+    Side,
+    VpcSide,
+)
 
 MetricSink = Callable[[str, float], None]
 ROUTE_WORKERS = 8
@@ -143,7 +152,7 @@ class Workflow:
         if duplicate is not None:
             return duplicate
         peering = self.read_peering(state.peering_id)
-        if peering.state == "initiating-request":
+        if peering.state == INITIATING:
             raise PeeringNotReady(f"{peering.peering_id} is still initiating-request; it will be checked again.")
         opted_in = self.settings.trigger_tag_key in peering.tags
         reason = planning.pre_read_refusal(peering, self.settings)  # tag, state, accounts: before any VPC read
@@ -155,7 +164,7 @@ class Workflow:
         if reason is not None:
             return Inspection(decision="refuse", reason=reason, peering=peering, opted_in=opted_in)
         self.tag_status(peering.peering_id, Status.IN_PROGRESS, state.execution_arn, peering=peering)
-        decision = {"pending-acceptance": "accept", "provisioning": "await"}.get(peering.state, "route")
+        decision = {PENDING: "accept", PROVISIONING: "await"}.get(peering.state, "route")
         return Inspection(decision=decision, reason=f"{peering.peering_id} is {peering.state}.",
                           peering=peering, opted_in=opted_in)
 
@@ -165,17 +174,16 @@ class Workflow:
             found = ec2.vpcs([side.vpc_id for side in group])
             for side in group:
                 ipv4, ipv6, tags = found[side.vpc_id]
-                sides[side.role] = side.model_copy(update={
-                    "cidrs": ipv4, "ipv6_cidrs": ipv6, "name": tags.get("Name", ""),
-                    "accept_from": planning.consent_entries(tags.get(CONSENT_TAG))})
-        return peering.model_copy(update=sides)
+                sides[side.role] = replace(side, cidrs=ipv4, ipv6_cidrs=ipv6, name=tags.get("Name", ""),
+                                           accept_from=planning.consent_entries(tags.get(CONSENT_TAG)))
+        return replace(peering, **sides)
 
     # accept and wait ---------------------------------------------------------------------------
     def accept(self, state: WorkflowState) -> Acceptance:
         """Accept the request Inspect found pending. Not read again: if it changed meanwhile, EC2 says so
         (InvalidStateTransition), and a retried accept that already succeeded is recognised by the adapter."""
         peering = _inspected(state)
-        if peering.state in ("active", "provisioning"):
+        if peering.state in ACCEPTED_STATES:
             return Acceptance(accepted_now=False, peering_state=peering.state)
         new_state = self.ec2_for(peering.accepter).accept(peering.peering_id)
         self.tag_status(peering.peering_id, Status.ACCEPTED, state.execution_arn, peering=peering)
@@ -185,9 +193,9 @@ class Workflow:
     def check_active(self, state: WorkflowState) -> Activation:
         attempt = (state.activation.attempt if state.activation else 0) + 1
         peering = self.read_peering(state.peering_id)
-        if peering.state == "active":
+        if peering.state == ACTIVE:
             return Activation(state="active", attempt=attempt, peering_state=peering.state)
-        if peering.state not in ("pending-acceptance", "provisioning"):
+        if peering.state not in WAITING_STATES:
             raise PeeringNotActive(f"{peering.peering_id} became {peering.state} before it was active.")
         if attempt >= self.settings.max_activation_checks:
             raise PeeringNotActive(
@@ -231,7 +239,7 @@ class Workflow:
         """A NotFound mid-run means "not visible yet" only while the peering still exists: raise the
         non-retried PeeringNotActive when it was deleted, rejected or expired meanwhile."""
         current = self.ec2().peering(peering_id)
-        if current is None or current.state not in ("active", "provisioning", "pending-acceptance"):
+        if current is None or current.state not in ACTIONABLE_STATES:
             state = current.state if current is not None else "deleted"
             raise PeeringNotActive(f"{peering_id} became {state} while {while_doing}.")
 
@@ -345,16 +353,11 @@ class Workflow:
         return {side: found[vpc] for side, vpc in local.items() if vpc in found}
 
     def _network_facts(self, peering: Peering) -> NetworkFacts:
-        subnets: list[SubnetFact] = []
-        instances: list[InstanceFact] = []
+        facts = NetworkFacts()
         for ec2, group in self.by_place(peering):
-            found_subnets, raw_instances = subnets_and_instances(ec2.client, [side.vpc_id for side in group])
-            subnets += [SubnetFact(subnet_id=s.subnet_id, vpc_id=s.vpc_id, cidr=s.cidr, ipv6_cidr=s.ipv6_cidr)
-                        for s in found_subnets]
-            instances += [InstanceFact(instance_id=i["InstanceId"], vpc_id=i["VpcId"],
-                                       state=(i.get("State") or {}).get("Name", "unknown"),
-                                       private_ip=i.get("PrivateIpAddress")) for i in raw_instances]
-        return NetworkFacts(subnets=subnets, instances=instances)
+            subnets, instances = subnets_and_instances(ec2, [side.vpc_id for side in group])
+            facts = NetworkFacts(subnets=[*facts.subnets, *subnets], instances=[*facts.instances, *instances])
+        return facts
 
     def run_probe(self, request: ProbeRequest) -> ProbeRequest:
         """One probe attempt (runs inside the VPC; makes no AWS call); the request back with its results."""
@@ -376,7 +379,7 @@ class Workflow:
 
         peering = _inspected(state)
         probe = state.probe
-        sources = [(ec2.client, [side.vpc_id for side in group]) for ec2, group in self.by_place(peering)]
+        sources = [(ec2, [side.vpc_id for side in group]) for ec2, group in self.by_place(peering)]
         snapshot = read_snapshot(sources, [peering.peering_id],
                                  _known(peering, probe.network if probe else None))
         flows = probe.flows if probe is not None and probe.flows is not None else plan_flows(
@@ -453,18 +456,14 @@ def _sentence(text: str) -> str:
 def _known(peering: Peering, facts: NetworkFacts | None) -> Any:
     """What this run already knows for the analysis: the VPCs' blocks and names (Inspect), the peering
     (active: the run got past the activation wait), and subnets and instances when PrepareProbe read them."""
-    from .analysis import PeeringInfo, Subnet  # noqa: PLC0415 - imported with the analysis, by Verify only
-    from .aws.network import Known  # noqa: PLC0415
+    from .aws.network import Known  # noqa: PLC0415 - imported with the analysis, by Verify only
 
     sides = (peering.requester, peering.accepter)
-    info = PeeringInfo(peering_id=peering.peering_id, state="active", requester_vpc=peering.requester.vpc_id,
-                       accepter_vpc=peering.accepter.vpc_id, requester_region=peering.requester.region,
-                       accepter_region=peering.accepter.region)
     return Known(
         vpc_names={s.vpc_id: s.name for s in sides},
         vpc_cidrs={s.vpc_id: tuple(s.all_cidrs) for s in sides},
-        peerings={peering.peering_id: info},
-        subnets=tuple(Subnet(s.subnet_id, s.vpc_id, s.cidr, s.ipv6_cidr) for s in facts.subnets) if facts else None,
+        peerings={peering.peering_id: replace(peering, state=ACTIVE)},
+        subnets=tuple(facts.subnets) if facts else None,
         instance_states={i.instance_id: i.state for i in facts.instances} if facts else None,
     )
 
@@ -472,10 +471,9 @@ def _known(peering: Peering, facts: NetworkFacts | None) -> Any:
 def _facts_of(snapshot: Any) -> NetworkFacts:
     """Subnets and instances as PrepareProbe records them, from a snapshot (a state without them)."""
     return NetworkFacts(
-        subnets=[SubnetFact(subnet_id=s.subnet_id, vpc_id=s.vpc_id, cidr=s.cidr, ipv6_cidr=s.ipv6_cidr)
-                 for s in snapshot.subnets.values()],
-        instances=[InstanceFact(instance_id=i.instance_id, vpc_id=i.vpc_id, state=i.state,
-                                private_ip=i.ips[0] if i.ips else None)
+        subnets=list(snapshot.subnets.values()),
+        instances=[Instance(instance_id=i.instance_id, vpc_id=i.vpc_id, state=i.state,
+                            private_ip=i.ips[0] if i.ips else None)
                    for i in snapshot.interfaces if i.instance_id])
 
 

@@ -30,8 +30,9 @@ from .aws import inventory
 from .aws.executions import list_runs, run_output
 from .cleanup import Cleanup, CleanupResult, gone
 from .errors import InvalidInput
-from .models import Peering, RouteTable, Wire
+from .models import Wire
 from .once import StartResult, start_once
+from .records import PEERING_ID_PREFIX, Peering, RouteTable
 from .runs import DUPLICATE, Run, runs_of
 
 SWEEP_EVENT = "Sweep"
@@ -67,8 +68,12 @@ def start_decision(peering_id: str, runs: list[Run], duplicate: Callable[[Run], 
 def dangling(tables: list[RouteTable], described: dict[str, Peering]) -> list[str]:
     """Peerings that routes point at although EC2 describes them as gone, in id order (one that is not
     described is never counted: that may be an eventual-consistency miss)."""
-    targets = {r.target for t in tables for r in t.routes if r.target and r.target.startswith("pcx-")}
-    return sorted(pcx for pcx in targets if pcx in described and gone(described[pcx].state))
+    return sorted(pcx for pcx in peering_targets(tables) if pcx in described and gone(described[pcx].state))
+
+
+def peering_targets(tables: list[RouteTable]) -> list[str]:
+    """The peerings the tables' routes point at, in id order."""
+    return sorted({r.target for t in tables for r in t.routes if r.target and r.target.startswith(PEERING_ID_PREFIX)})
 
 
 # -- orchestration ---------------------------------------------------------------------------------
@@ -88,7 +93,7 @@ def sweep(flow: Any, event: Any = None) -> SweepResult:
     started: list[StartResult] = []
     skipped: list[StartResult] = []
     pending = [] if flow.settings.allowed_taggers else inventory.tagged_pending_peerings(
-        ec2.client, flow.settings.trigger_tag_key)
+        ec2, flow.settings.trigger_tag_key)
     if pending:
         runs = list_runs(sfn, machine)
         outputs: dict[str, bool] = {}
@@ -106,9 +111,8 @@ def sweep(flow: Any, event: Any = None) -> SweepResult:
             result = start_once(sfn, flow.leases(), machine, peering.peering_id, trigger)
             (started if result.started else skipped).append(result)
 
-    tables = inventory.route_tables(ec2.client)
-    targets = sorted({r.target for t in tables for r in t.routes if r.target and r.target.startswith("pcx-")})
-    described = inventory.peerings_by_id(ec2.client, targets)
+    tables = inventory.route_tables(ec2)
+    described = inventory.peerings_by_id(ec2, peering_targets(tables))
     cleanup = Cleanup(flow)
     cleaned = [cleanup.clean(pcx, described[pcx], raise_on_problem=False) for pcx in dangling(tables, described)]
 

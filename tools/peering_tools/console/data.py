@@ -129,8 +129,8 @@ class ConsoleData:
             vpcs.append(_vpc_view(role, side, snap, row.peering_id))
             info = snap.peerings.get(row.peering_id)
             if info is not None and peering is None:
-                peering = {"peeringId": info.peering_id, "state": info.state, "requesterVpc": info.requester_vpc,
-                           "accepterVpc": info.accepter_vpc}
+                peering = {"peeringId": info.peering_id, "state": info.state, "requesterVpc": info.requester.vpc_id,
+                           "accepterVpc": info.accepter.vpc_id}
         return {"peering": peering or {"peeringId": row.peering_id, "state": "not found"}, "vpcs": vpcs,
                 "unreadable": unreadable}
 

@@ -41,9 +41,9 @@ from peering.analysis import (
     AclEntry,
     Interface,
     NetworkAcl,
-    PeeringInfo,
-    RouteInfo,
-    RouteTableInfo,
+    Peering,
+    Route,
+    RouteTable,
     SecurityGroup,
     SgRule,
     Snapshot,
@@ -112,14 +112,14 @@ def topologies(draw: st.DrawFn) -> Topology:  # noqa: PLR0915 - one topology, dr
             second = block.split(".")[1]
             subnets[f"subnet-{i}{k}"] = Subnet(f"subnet-{i}{k}", vpc, f"10.{second}.{k + 1}.0/24")
     # peerings (at most one per pair, as AWS allows one active peering per pair)
-    peerings: dict[str, PeeringInfo] = {}
+    peerings: dict[str, Peering] = {}
     for a in range(n_vpcs):
         for b in range(a + 1, n_vpcs):
             if draw(st.integers(0, 3)) == 3:
                 continue
             pcx = f"pcx-{a}{b}"
             region = draw(st.sampled_from(("us-east-1", "us-east-1", "us-east-1", "us-west-2")))
-            peerings[pcx] = PeeringInfo(pcx, draw(st.sampled_from(PEERING_STATES)), vpcs[a], vpcs[b],
+            peerings[pcx] = Peering.between(pcx, draw(st.sampled_from(PEERING_STATES)), vpcs[a], vpcs[b],
                                         "us-east-1", region)
     # instances
     groups_of = {vpc: [f"sg-{i}{k}" for k in range(draw(st.integers(1, 2)))] for i, vpc in enumerate(vpcs)}
@@ -165,18 +165,18 @@ def topologies(draw: st.DrawFn) -> Topology:  # noqa: PLR0915 - one topology, dr
                 tuple(sg_rule() for _ in range(draw(st.integers(0, 2))))
             security_groups[group] = SecurityGroup(group, vpc, group, ingress, egress)
     # route tables: the main one and maybe another, local routes for every block, a few more
-    route_tables: list[RouteTableInfo] = []
+    route_tables: list[RouteTable] = []
     for i, vpc in enumerate(vpcs):
         mine = [s for s in subnets.values() if s.vpc_id == vpc]
-        mine_pcx = [p for p in peerings.values() if vpc in (p.requester_vpc, p.accepter_vpc)]
+        mine_pcx = [p for p in peerings.values() if vpc in (p.requester.vpc_id, p.accepter.vpc_id)]
         count = draw(st.integers(1, 2))
         chosen = {s.subnet_id: draw(st.integers(0, count - 1)) for s in mine}
         for t in range(count):
-            routes = {b: RouteInfo(b, "local") for b in blocks[vpc]}
+            routes = {b: Route(b, "local") for b in blocks[vpc]}
             if draw(st.integers(0, 3)) < 3:  # what the automation plans: every block of each peer to its peering
                 for p in mine_pcx:
-                    far = p.accepter_vpc if p.requester_vpc == vpc else p.requester_vpc
-                    routes.update({b: RouteInfo(b, p.peering_id) for b in blocks[far]})
+                    far = p.accepter.vpc_id if p.requester.vpc_id == vpc else p.requester.vpc_id
+                    routes.update({b: Route(b, p.peering_id) for b in blocks[far]})
             for _ in range(draw(st.integers(0, 2))):
                 destination = draw(st.sampled_from([*others[vpc], "0.0.0.0/0", "10.0.0.0/8",
                                                     *(s.cidr for s in subnets.values() if s.vpc_id != vpc),
@@ -185,13 +185,13 @@ def topologies(draw: st.DrawFn) -> Topology:  # noqa: PLR0915 - one topology, dr
                     continue
                 kind = draw(st.sampled_from(("pcx", "pcx", "pcx", "igw", "blackhole")))
                 if kind == "igw" or not mine_pcx:
-                    routes[destination] = RouteInfo(destination, f"igw-{i}")
+                    routes[destination] = Route(destination, f"igw-{i}")
                 else:
                     target = draw(st.sampled_from(mine_pcx)).peering_id
-                    routes[destination] = RouteInfo(destination, target, "blackhole" if kind == "blackhole"
+                    routes[destination] = Route(destination, target, "blackhole" if kind == "blackhole"
                                                     else "active")
             associated = tuple(s for s, n in chosen.items() if n == t and t > 0)
-            route_tables.append(RouteTableInfo(f"rtb-{i}{t}", vpc, t == 0, associated, tuple(routes.values())))
+            route_tables.append(RouteTable(f"rtb-{i}{t}", vpc, t == 0, associated, tuple(routes.values())))
     # network ACLs: the default one (allow all, or not) and maybe a custom one for some subnets
     network_acls: list[NetworkAcl] = []
 

@@ -235,13 +235,13 @@ def build_layout(snapshot: Snapshot, listen: dict[str, tuple[int, ...]] | None =
     linked_pairs: set[frozenset[str]] = set()
     same_region_pairs: set[frozenset[str]] = set()
     for n, peering in enumerate(sorted(snapshot.peerings.values(), key=lambda p: p.peering_id)):
-        pair = frozenset((peering.requester_vpc, peering.accepter_vpc))
+        pair = frozenset((peering.requester.vpc_id, peering.accepter.vpc_id))
         if peering.state != "active" or len(pair) != 2 or not pair <= set(vpcs) or pair in linked_pairs:
             continue
         linked_pairs.add(pair)
         if peering.same_region:
             same_region_pairs.add(pair)
-        links.append(PeerLink(peering.peering_id, peering.requester_vpc, f"p{n}", peering.accepter_vpc, f"p{n}"))
+        links.append(PeerLink(peering.peering_id, peering.requester.vpc_id, f"p{n}", peering.accepter.vpc_id, f"p{n}"))
     link_of = {(link.peering_id, vpc): dev for link in links
                for vpc, dev in ((link.vpc_a, link.dev_a), (link.vpc_b, link.dev_b))}
     peer_vpc = {(link.peering_id, link.vpc_a): link.vpc_b for link in links} | \

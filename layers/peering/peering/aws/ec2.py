@@ -2,107 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import AwsCallFailed, PeeringNotActive, PeeringNotFound, Throttled
-from ..models import Peering, Route, RouteTable, Side, VpcSide
-
-THROTTLING_CODES = frozenset(
-    {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
-)
-NOT_FOUND_CODES = frozenset({"InvalidVpcPeeringConnectionID.NotFound", "InvalidVpcPeeringConnectionId.NotFound"})
-ROUTE_TARGET_KEYS = (
-    "VpcPeeringConnectionId",
-    "GatewayId",
-    "NatGatewayId",
-    "TransitGatewayId",
-    "NetworkInterfaceId",
-    "InstanceId",
-    "EgressOnlyInternetGatewayId",
-    "LocalGatewayId",
-    "CarrierGatewayId",
-    "CoreNetworkArn",
-)
-
-
-def error_code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
-
-
-@contextlib.contextmanager
-def translated(action: str, peering_id: str | None = None) -> Iterator[None]:
-    """Turn botocore's ClientError into the project's errors, each with one sentence."""
-    try:
-        yield
-    except ClientError as e:
-        code = error_code(e)
-        message = e.response.get("Error", {}).get("Message", "")
-        if code in THROTTLING_CODES:
-            raise Throttled(f"EC2 throttled {action} ({code}) after retries.") from e
-        if code in NOT_FOUND_CODES:
-            raise PeeringNotFound(f"Peering {peering_id or ''} is not visible to EC2 yet ({action}).") from e
-        detail = " ".join(message.split()).rstrip(".")  # one line, one final period
-        raise AwsCallFailed(f"{action} failed with {code}: {detail}".rstrip(": ") + ".") from e
-
-
-def _strictly_associated(state: dict[str, Any] | None) -> bool:
-    return (state or {}).get("State", "associated") == "associated"
-
-
-def vpc_blocks(
-    vpc: dict[str, Any], counts: Callable[[Any], bool] = _strictly_associated
-) -> tuple[list[str], list[str]]:
-    """A DescribeVpcs record's IPv4 blocks (primary and secondary) and IPv6 blocks whose association
-    ``counts``: by default only those fully associated, the ones routes may be planned for."""
-    ipv4 = [a["CidrBlock"] for a in vpc.get("CidrBlockAssociationSet", []) or []
-            if a.get("CidrBlock") and counts(a.get("CidrBlockState"))] \
-        or ([vpc["CidrBlock"]] if vpc.get("CidrBlock") else [])
-    ipv6 = [a["Ipv6CidrBlock"] for a in vpc.get("Ipv6CidrBlockAssociationSet", []) or []
-            if a.get("Ipv6CidrBlock") and counts(a.get("Ipv6CidrBlockState"))]
-    return ipv4, ipv6
-
-
-def tags_of(raw: dict[str, Any]) -> dict[str, str]:
-    """An EC2 record's tags (``Tags``, or ``TagSet`` in some shapes) as a dict."""
-    return {t["Key"]: t.get("Value", "") for t in raw.get("Tags", raw.get("TagSet", [])) or []}
-
-
-def side_record(role: Side, info: dict[str, Any]) -> VpcSide:
-    # CidrBlockSet and Ipv6CidrBlockSet are only a hint (moto omits them, AWS may omit the
-    # accepter's until active): the authoritative ranges come from DescribeVpcs on each side.
-    return VpcSide(role=role, vpc_id=info.get("VpcId", ""), account_id=info.get("OwnerId", ""),
-                   region=info.get("Region", ""))
-
-
-def peering_record(raw: dict[str, Any]) -> Peering:
-    """A DescribeVpcPeeringConnections record as the project's Peering (CIDRs are filled in later)."""
-    return Peering(
-        peering_id=raw["VpcPeeringConnectionId"],
-        state=(raw.get("Status") or {}).get("Code", "unknown"),
-        requester=side_record("requester", raw.get("RequesterVpcInfo") or {}),
-        accepter=side_record("accepter", raw.get("AccepterVpcInfo") or {}),
-        tags=tags_of(raw),
-    )
-
-
-def route_table_record(raw: dict[str, Any]) -> RouteTable:
-    """A DescribeRouteTables record with the routes planning needs (prefix-list routes left out)."""
-    return RouteTable(route_table_id=raw["RouteTableId"], vpc_id=raw.get("VpcId", ""),
-                      routes=[r for r in map(route_from_api, raw.get("Routes", [])) if r is not None],
-                      tags=tags_of(raw))
-
-
-def route_from_api(route: dict[str, Any]) -> Route | None:
-    destination = route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
-    if not destination:
-        return None  # prefix-list routes never collide with a CIDR route
-    target = next((route[k] for k in ROUTE_TARGET_KEYS if route.get(k)), None)
-    return Route(destination=destination, target=target, state=route.get("State", "active"),
-                 origin=route.get("Origin", "CreateRoute"))
+from ..errors import AwsCallFailed, PeeringNotActive
+from ..records import ACCEPTED_STATES, Peering, Route, RouteTable, Side
+from . import parse
+from .errors import error_code, translated
 
 
 class Ec2:
@@ -119,7 +26,7 @@ class Ec2:
         match = [p for p in found.get("VpcPeeringConnections", []) if p.get("VpcPeeringConnectionId") == peering_id]
         if not match:
             return None
-        return peering_record(match[0])
+        return parse.peering(match[0])
 
     def vpcs(self, vpc_ids: list[str]) -> dict[str, tuple[list[str], list[str], dict[str, str]]]:
         """(IPv4 blocks, IPv6 blocks, tags) of each VPC, in one DescribeVpcs call: every associated
@@ -131,7 +38,7 @@ class Ec2:
             vpc = next((v for v in found if v.get("VpcId") == vpc_id), None)
             if vpc is None:
                 raise AwsCallFailed(f"VPC {vpc_id} was not found.")
-            result[vpc_id] = (*vpc_blocks(vpc), tags_of(vpc))
+            result[vpc_id] = (*parse.vpc_blocks(vpc), parse.tags_of(vpc))
         return result
 
 
@@ -145,7 +52,7 @@ class Ec2:
                 for raw in page.get("RouteTables", []):
                     if raw.get("VpcId") not in vpc_ids:
                         continue
-                    tables.append(route_table_record(raw))
+                    tables.append(parse.route_table(raw))
         return tables
 
     def route_target(self, route_table_id: str, destination: str) -> Route | None:
@@ -155,9 +62,8 @@ class Ec2:
         for raw in found:
             if raw.get("RouteTableId") != route_table_id:
                 continue
-            for api_route in raw.get("Routes", []):
-                route = route_from_api(api_route)
-                if route and route.destination == destination:
+            for route in parse.route_table(raw).routes:
+                if route.destination == destination:
                     return route
         return None
 
@@ -178,7 +84,7 @@ class Ec2:
         except ClientError as e:
             if error_code(e) == "InvalidStateTransition":
                 current = self.peering(peering_id)
-                if current is not None and current.state in ("active", "provisioning"):
+                if current is not None and current.state in ACCEPTED_STATES:
                     return current.state
                 state = current.state if current is not None else "deleted"
                 raise PeeringNotActive(f"{peering_id} is {state}, so it cannot be accepted.") from e

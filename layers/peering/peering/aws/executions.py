@@ -1,4 +1,4 @@
-"""Step Functions adapter: the workflow's executions, listed and described."""
+"""Step Functions adapter: the workflow's executions, started, listed and described."""
 
 from __future__ import annotations
 
@@ -7,19 +7,30 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import AwsCallFailed, Throttled
 from ..runs import Run
+from .errors import error_code, failure
 
 PAGE_SIZE = 1000  # the most ListExecutions returns per call
-THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling"})
+SERVICE = "Step Functions"
 
 
 def _failed(action: str, error: ClientError) -> Exception:
-    code = error.response.get("Error", {}).get("Code", "")
-    if code in THROTTLING_CODES:
-        return Throttled(f"Step Functions throttled {action} ({code}) after retries.")
-    message = error.response.get("Error", {}).get("Message", "")
-    return AwsCallFailed(f"{action} failed with {code}: {message}".rstrip(": ") + ".")
+    return failure(error, action, SERVICE)
+
+
+def start_execution(client: Any, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str | None:
+    """Start one execution and return its ARN; None when an execution of that name exists and this call did not
+    start it. Step Functions answers a repeated name with the same input as the running execution's start
+    (idempotent), and ExecutionAlreadyExists when that execution is closed or its input differs (StartExecution,
+    AWS API reference: "name"). A throttle is ``Throttled``, retried like every other throttle."""
+    try:
+        return client.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))[
+            "executionArn"
+        ]
+    except ClientError as e:
+        if error_code(e) == "ExecutionAlreadyExists":
+            return None
+        raise _failed(f"StartExecution of {name}", e) from e
 
 
 def list_runs(client: Any, state_machine_arn: str, status: str | None = None) -> list[Run]:
@@ -55,6 +66,6 @@ def run_status(client: Any, execution_arn: str) -> str | None:
     try:
         return client.describe_execution(executionArn=execution_arn)["status"]
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+        if error_code(e) == "ExecutionDoesNotExist":
             return None
         raise _failed(f"DescribeExecution of {execution_arn}", e) from e

@@ -15,24 +15,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import AwsCallFailed, Throttled
 from ..runs import Lease
+from .errors import error_code, failure
 
 KEY = "peeringId"
 TTL_ATTRIBUTE = "expiresAt"
 """The table's TimeToLiveSpecification.AttributeName (template.yaml; a test checks the two agree)."""
-THROTTLING_CODES = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException",
-                              "RequestLimitExceeded", "Throttling"})
 TAKE = (f"attribute_not_exists({KEY}) OR {TTL_ATTRIBUTE} < :now OR executionName = :name")
 """Free, expired (TTL deletion is lazy) or already this execution's: then the lease can be written."""
 
 
 def _failed(action: str, error: ClientError) -> Exception:
-    code = error.response.get("Error", {}).get("Code", "")
-    if code in THROTTLING_CODES:
-        return Throttled(f"DynamoDB throttled {action} ({code}) after retries.")
-    message = error.response.get("Error", {}).get("Message", "")
-    return AwsCallFailed(f"{action} failed with {code}: {message}".rstrip(": ") + ".")
+    return failure(error, action, "DynamoDB")
 
 
 def _item(lease: Lease) -> dict[str, Any]:
@@ -71,7 +65,7 @@ class LeaseTable:
         try:
             self.client.put_item(**kwargs)
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(e) == "ConditionalCheckFailedException":
                 held = e.response.get("Item")
                 if held:
                     return _lease(held)
@@ -93,7 +87,7 @@ class LeaseTable:
         try:
             self.client.delete_item(**kwargs)
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(e) == "ConditionalCheckFailedException":
                 return False
             raise _failed(f"Releasing the lease of {peering_id}", e) from e
         return True

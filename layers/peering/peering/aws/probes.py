@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import PROBE_VPC_TAG
-from .ec2 import translated
+from .errors import translated
 
 IAM_ACTIONS = ("tag:GetResources", "lambda:GetFunctionConfiguration")
 
