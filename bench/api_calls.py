@@ -187,7 +187,7 @@ def measure(recorder: harness.CallRecorder) -> Section:
         CROSS_ACCOUNT_NOTE,
         f"Across accounts (last table): runs ended `{cross_runs[0].outcome}` and `{cross_runs[1].outcome}` with "
         f"{cross_totals[0]} and {cross_totals[1]} EC2/STS calls. The accepter role is assumed once per function "
-        "that acts in the peer account and per container (`peering.runtime.workflow` keeps the clients for the "
+        "that acts in the peer account and per container (`peering.runtime.deps` keeps the clients for the "
         "container's life, keyed by the function's name where functions share one process, as here): a cold run "
         f"pays {sum(per_function[0].values())} AssumeRole, a warm one {sum(per_function[1].values())}.",
         "Metrics are CloudWatch embedded-metric-format lines written to the log (Powertools prints them, "

@@ -228,7 +228,7 @@ class Stack:
     def __init__(self, recorder: CallRecorder, **parameters: str):
         from peering import runtime  # noqa: PLC0415 - after the layer is on sys.path
 
-        runtime._workflow.cache_clear()  # a warm container belongs to one deployment (one mock account set)
+        runtime._clients.cache_clear()  # a warm container belongs to one deployment (one mock account set)
         self.spec = template.stack_spec(parameters, account_id=ACCOUNT, region=REGION)
         network = emulated_network.EmulatedNetwork(lambda service: boto3.client(service, region_name=REGION),
                                                    self.spec.functions["ProbeFunction"].name)

@@ -181,7 +181,7 @@ def make_stack(aws: None, monkeypatch: pytest.MonkeyPatch):
     def _make(**parameters: str) -> Stack:
         from peering import runtime
 
-        runtime._workflow.cache_clear()  # a warm container belongs to one deployment (and one mock account set)
+        runtime._clients.cache_clear()  # a warm container belongs to one deployment (and one mock account set)
         spec = template.stack_spec(parameters, account_id=ACCOUNT, region=REGION)
         emulated_network.install(emulated_network.EmulatedNetwork(
             lambda service: boto3.client(service, region_name=REGION), spec.functions["ProbeFunction"].name))

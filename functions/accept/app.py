@@ -4,6 +4,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime, stages
+from peering.workflow import accept
 
 logger = Logger()
 tracer = runtime.tracer()
@@ -15,4 +16,4 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     state = runtime.parse_state(event, logger)
-    return runtime.run(stages.ACCEPT.name, logger, lambda: runtime.workflow(metrics).accept(state))
+    return runtime.run(stages.ACCEPT.name, logger, lambda: accept.accept(runtime.deps(metrics), state))

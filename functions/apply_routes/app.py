@@ -5,6 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime, stages
 from peering.models import ApplyRequest
+from peering.workflow import routes
 
 logger = Logger()
 tracer = runtime.tracer()
@@ -17,5 +18,6 @@ metrics = Metrics()
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = runtime.parse(ApplyRequest, event, "route request")
     logger.append_keys(peering_id=request.peering_id, side=request.plan.side)
-    flow = runtime.workflow(metrics)
-    return runtime.run(stages.APPLY_ROUTES.name, logger, lambda: flow.apply_side(request.peering_id, request.plan))
+    deps = runtime.deps(metrics)
+    return runtime.run(stages.APPLY_ROUTES.name, logger,
+                       lambda: routes.apply_side(deps, request.peering_id, request.plan))

@@ -16,4 +16,4 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return runtime.run(stages.CLEANUP.name, logger, lambda: Cleanup(runtime.workflow(metrics)).on_delete_event(event))
+    return runtime.run(stages.CLEANUP.name, logger, lambda: Cleanup(runtime.deps(metrics)).on_delete_event(event))

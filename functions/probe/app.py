@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime, stages
 from peering.models import ProbeRequest
+from peering.workflow import verify
 
 logger = Logger()
 tracer = runtime.tracer()
@@ -21,4 +22,4 @@ metrics = Metrics()
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = runtime.parse(ProbeRequest, event, "probe request")
     logger.append_keys(peering_id=request.peering_id, attempt=request.probe.attempt + 1)
-    return runtime.run(stages.PROBE.name, logger, lambda: runtime.workflow(metrics).run_probe(request))
+    return runtime.run(stages.PROBE.name, logger, lambda: verify.run_probe(request))

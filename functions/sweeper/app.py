@@ -15,4 +15,4 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return runtime.run(stages.SWEEP.name, logger, lambda: sweeper.sweep(runtime.workflow(metrics), event))
+    return runtime.run(stages.SWEEP.name, logger, lambda: sweeper.sweep(runtime.deps(metrics), event))

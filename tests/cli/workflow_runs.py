@@ -106,14 +106,14 @@ def account() -> Iterator[Account]:
         env.delenv("AWS_ENDPOINT_URL", raising=False)
         env.delenv("AWS_PROFILE", raising=False)
         timewarp.compress(0.0)
-        runtime._workflow.cache_clear()  # a warm container belongs to one deployment
+        runtime._clients.cache_clear()  # a warm container belongs to one deployment
         try:
             with mock_aws(config=MOTO_CONFIG):
                 yield Account()
         finally:
             emulated_network.uninstall()
             timewarp.restore()
-            runtime._workflow.cache_clear()
+            runtime._clients.cache_clear()
 
 
 def run_all(scenarios: tuple[str, ...] = SCENARIOS) -> dict[str, Run]:

@@ -264,16 +264,17 @@ def test_route_limit_on_the_second_side_rolls_back_the_first_sides_routes(stack,
 
 def _after(monkeypatch: pytest.MonkeyPatch, stage: str, action) -> None:
     """Run ``action`` right after the workflow's ``stage`` returned (between two states)."""
-    from peering.service import Workflow
+    from peering.workflow import accept, inspect
 
-    original = getattr(Workflow, stage)
+    group = {"inspect": inspect, "accept": accept}[stage]
+    original = getattr(group, stage)
 
-    def wrapped(self, *args, **kwargs):
-        result = original(self, *args, **kwargs)
+    def wrapped(*args, **kwargs):
+        result = original(*args, **kwargs)
         action(result)
         return result
 
-    monkeypatch.setattr(Workflow, stage, wrapped)
+    monkeypatch.setattr(group, stage, wrapped)
 
 
 @pytest.mark.parametrize(("stage", "change", "word"), [

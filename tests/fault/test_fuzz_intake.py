@@ -227,7 +227,7 @@ def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monk
         monkeypatch.setenv("LEASE_TABLE", leases["LeaseTable"])  # the intake takes a lease before each start
         from peering import runtime
 
-        runtime._workflow.cache_clear()
+        runtime._clients.cache_clear()
         intake = handler("intake")
         tables = all_route_tables(ec2)
         seen = {"refused": 0, "started": 0}
@@ -282,7 +282,7 @@ def test_a_peering_id_with_a_trailing_newline_is_refused_cleanly(monkeypatch):
         monkeypatch.setenv("STATE_MACHINE_ARN", machine)
         from peering import runtime
 
-        runtime._workflow.cache_clear()
+        runtime._clients.cache_clear()
         result = handler("intake")(event, Context(function_name="peering-autopilot-IntakeFunction"))
 
         assert result["started"] == []
@@ -365,7 +365,7 @@ def test_fuzzed_state_makes_every_stage_raise_only_the_projects_errors_in_one_li
 
     monkeypatch.setattr(probe, "connector", no_sockets)
     with mock_aws(config=NO_EXECUTION):
-        runtime._workflow.cache_clear()
+        runtime._clients.cache_clear()
         handlers = {stage: handler(stage) for stage in STAGES}
         ec2 = boto3.client("ec2", region_name=REGION)
         tables = all_route_tables(ec2)

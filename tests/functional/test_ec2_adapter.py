@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 
 from peering.aws.ec2 import Ec2
 from peering.errors import AwsCallFailed, PeeringNotFound, Throttled
+from peering.records import Vpc
 
 PCX = "pcx-0a1b2c3d4e5f60718"
 ALREADY_EXISTS = "The route identified by 10.7.0.0/16 already exists."
@@ -76,7 +77,7 @@ def test_vpc_cidrs_include_secondary_and_ipv6_and_skip_disassociated(stubbed):
              "Ipv6CidrBlockState": {"State": "disassociating"}},
         ],
     }]}, {"VpcIds": ["vpc-b"]})
-    assert ec2.vpcs(["vpc-b"]) == {"vpc-b": (["10.7.0.0/16", "10.8.0.0/16"], ["2600:1f18:b::/56"], {})}
+    assert ec2.vpcs(["vpc-b"]) == {"vpc-b": Vpc("vpc-b", ["10.7.0.0/16", "10.8.0.0/16"], ["2600:1f18:b::/56"])}
 
 
 def test_route_tables_read_every_target_kind_and_ignore_prefix_list_routes(stubbed):

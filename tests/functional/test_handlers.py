@@ -49,9 +49,9 @@ def test_inspect_of_an_unknown_peering_is_retryable_not_found(aws):
 
 def test_a_defect_in_a_stage_is_wrapped_as_unexpected_with_a_sentence(aws, monkeypatch):
     from peering.errors import Unexpected
-    from peering.service import Workflow
+    from peering.workflow import verify
 
-    monkeypatch.setattr(Workflow, "verify", lambda self, state: {}["missing"])
+    monkeypatch.setattr(verify, "verify", lambda deps, state: {}["missing"])
     with pytest.raises(Unexpected, match=r"The verify stage failed unexpectedly \(KeyError: 'missing'\)\."):
         handler("verify")({"peeringId": "pcx-1"}, Context(function_name="verify"))
 
@@ -60,12 +60,13 @@ def test_report_for_a_vanished_peering_keeps_one_sentence_and_says_why_the_tag_i
     import json
 
     from peering.config import Settings
+    from peering.deps import Deps
     from peering.models import WorkflowState
-    from peering.service import Workflow
+    from peering.workflow.report import report
 
     state = WorkflowState.model_validate({"peeringId": "pcx-0000000000000000b", "error": {
         "Error": "PeeringNotFound",
         "Cause": json.dumps({"errorMessage": "Peering pcx-0000000000000000b was not found in us-east-1."})}})
-    summary = Workflow(Settings(stack_account_id="123456789012"), region="us-east-1").report(state)
+    summary = report(Deps.of(Settings(stack_account_id="123456789012"), region="us-east-1"), state)
     assert summary.reason == "Peering pcx-0000000000000000b was not found in us-east-1."
     assert "pcx-0000000000000000b is not visible to EC2" in summary.status_tag_error

@@ -7,7 +7,7 @@ import pytest
 from peering.config import Settings
 from peering.errors import InvalidInput
 from peering.models import Status, WorkflowState
-from peering.service import summarize
+from peering.workflow.report import summarize
 
 PCX = "pcx-0123456789abcdef0"
 

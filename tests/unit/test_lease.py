@@ -205,10 +205,10 @@ def test_with_the_seam_exactly_one_racing_conditional_write_succeeds(monkeypatch
 
 # -- claims that keep losing -----------------------------------------------------------------------------------
 class _Sfn:
-    """describe_execution answers FAILED for every holder: each one found is dead."""
+    """Every holder's execution is FAILED: each one found is dead."""
 
-    def describe_execution(self, executionArn):  # noqa: N803 - boto3's parameter name
-        return {"status": "FAILED"}
+    def status(self, execution_arn):
+        return "FAILED"
 
 
 class _AlwaysReplacedFirst:

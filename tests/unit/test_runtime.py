@@ -1,4 +1,4 @@
-"""What a handler gets once per container: the workflow (with its clients) and the tracer."""
+"""What a handler gets once per container (its clients, the tracer) and per invocation (the stages' deps)."""
 
 import subprocess
 import sys
@@ -16,25 +16,37 @@ ENV = {"STACK_ACCOUNT_ID": "123456789012", "AWS_REGION": "us-east-1"}
 def lambda_env(monkeypatch):
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
-    runtime._workflow.cache_clear()
+    runtime._clients.cache_clear()
     yield monkeypatch
-    runtime._workflow.cache_clear()
+    runtime._clients.cache_clear()
 
 
-def test_warm_invocations_of_one_function_reuse_its_workflow_and_clients(lambda_env):
+def test_warm_invocations_of_one_function_reuse_its_clients_with_new_deps_each_time(lambda_env):
     lambda_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-InspectFunction")
-    first = runtime.workflow()
-    assert runtime.workflow() is first and runtime.workflow().clients is first.clients
+    first = runtime.deps()
+    second = runtime.deps()
+    assert second is not first and second.clients is first.clients
 
 
-def test_two_functions_in_one_process_get_one_workflow_each_as_two_containers_would(lambda_env):
+def test_the_metric_sink_is_the_invocations_own_and_never_left_on_a_shared_object(lambda_env):
     lambda_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-InspectFunction")
-    inspect = runtime.workflow()
+    seen = []
+    metrics = type("Metrics", (), {"add_metric": lambda self, **kw: seen.append((kw["name"], kw["value"]))})()
+    with_metrics = runtime.deps(metrics)
+    without = runtime.deps()
+    with_metrics.metric("RoutesCreated", 2)
+    without.metric("RoutesCreated", 5)
+    assert seen == [("RoutesCreated", 2)], "a later invocation without metrics does not inherit the earlier sink"
+
+
+def test_two_functions_in_one_process_get_their_own_clients_as_two_containers_would(lambda_env):
+    lambda_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-InspectFunction")
+    inspect = runtime.deps().clients
     lambda_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-AcceptFunction")
-    accept = runtime.workflow()
-    assert accept is not inspect and accept.clients is not inspect.clients
+    accept = runtime.deps().clients
+    assert accept is not inspect
     lambda_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-InspectFunction")
-    assert runtime.workflow() is inspect
+    assert runtime.deps().clients is inspect
 
 
 def test_powertools_tracing_switch_is_still_the_private_test_runtime_tracer_relies_on(monkeypatch):

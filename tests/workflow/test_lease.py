@@ -17,7 +17,8 @@ from peering.aws.lease import LeaseTable
 from peering.errors import AwsCallFailed
 from peering.events import execution_name
 from peering.runs import START_GRACE_SECONDS
-from peering.service import Workflow
+from peering.workflow import accept as accept_stage
+from peering.workflow import report as report_stage
 from peering_tools import seed
 from tests.conftest import REGION, invoke, load_event
 
@@ -59,14 +60,14 @@ def releases(monkeypatch):
 def held(monkeypatch):
     """Holds every execution inside its Accept stage until released, so that it stays RUNNING."""
     release, entered = threading.Event(), threading.Event()
-    original = Workflow.accept
+    original = accept_stage.accept
 
-    def accept(self, state):
+    def accept(deps, state):
         entered.set()
         assert release.wait(30), "the test never released the held execution"
-        return original(self, state)
+        return original(deps, state)
 
-    monkeypatch.setattr(Workflow, "accept", accept)
+    monkeypatch.setattr(accept_stage, "accept", accept)
     yield type("Held", (), {"release": release, "entered": entered})
     release.set()
 
@@ -162,10 +163,10 @@ def test_an_expired_lease_is_taken_over_although_ttl_has_not_deleted_it(stack, e
 
 
 def test_a_start_that_fails_after_the_lease_was_taken_gives_the_lease_back(stack, ec2, network, monkeypatch):
-    from peering import once
+    from peering.aws.executions import StepFunctions
 
     pcx = seed.request_peering(ec2, network)
-    monkeypatch.setattr(once, "start_execution", lambda *a: (_ for _ in ()).throw(AwsCallFailed("Denied.")))
+    monkeypatch.setattr(StepFunctions, "start", lambda *a: (_ for _ in ()).throw(AwsCallFailed("Denied.")))
     response = boto3.client("lambda", region_name=REGION).invoke(FunctionName=INTAKE,
                                                                  Payload=json.dumps(tag_event(pcx, "tag-1")))
 
@@ -181,6 +182,7 @@ class Crash(BaseException):
 
 def test_a_crash_between_lease_and_start_is_recovered_after_the_grace_period(stack, ec2, network, monkeypatch):
     from peering import once
+    from peering.aws.executions import StepFunctions
 
     pcx = seed.request_peering(ec2, network)
     crashed = execution_name(pcx, "tag-crashed")
@@ -188,7 +190,7 @@ def test_a_crash_between_lease_and_start_is_recovered_after_the_grace_period(sta
     def die(*args):
         raise Crash
 
-    monkeypatch.setattr(once, "start_execution", die)
+    monkeypatch.setattr(StepFunctions, "start", die)
     with pytest.raises(Crash):
         boto3.client("lambda", region_name=REGION).invoke(FunctionName=INTAKE,
                                                           Payload=json.dumps(tag_event(pcx, "tag-crashed")))
@@ -212,15 +214,15 @@ def test_a_crash_between_lease_and_start_is_recovered_after_the_grace_period(sta
 def test_the_lease_of_a_run_whose_report_failed_is_taken_over_by_the_next_trigger(stack, ec2, network,
                                                                                   monkeypatch):
     pcx = seed.request_peering(ec2, network)
-    original, calls = Workflow.report, []
+    original, calls = report_stage.report, []
 
-    def report_fails_once(self, state):
+    def report_fails_once(deps, state):
         calls.append(state.execution_arn)
         if len(calls) == 1:
             raise AwsCallFailed("Publishing to the topic failed: AuthorizationError.")
-        return original(self, state)
+        return original(deps, state)
 
-    monkeypatch.setattr(Workflow, "report", report_fails_once)
+    monkeypatch.setattr(report_stage, "report", report_fails_once)
     (first,) = start(pcx, "tag-1")["started"]
     assert (stack.wait(first)["status"], stack.wait(first)["error"]) == ("FAILED", "ReportFailed")
     assert stack.leases()[pcx]["executionArn"] == first, "no report, so no release"

@@ -100,16 +100,16 @@ def _exercise_sweeper_and_cleanup(stack, ec2, network, routed):
     assert json.loads(stack.run(tagged_request("10.6.0.0/16"), "overlap")["output"])["status"] == "rejected"
     lost = tagged_request("10.8.0.0/16")
     # a sweep whose start fails after it took the lease gives the lease back (and fails, to be retried)
-    from peering import once
+    from peering.aws.executions import StepFunctions
     from peering.errors import AwsCallFailed
 
-    start_execution = once.start_execution
-    once.start_execution = lambda *a: (_ for _ in ()).throw(AwsCallFailed("Starting the workflow failed."))
+    start_execution = StepFunctions.start
+    StepFunctions.start = lambda *a: (_ for _ in ()).throw(AwsCallFailed("Starting the workflow failed."))
     try:
         assert lam.invoke(FunctionName="peering-autopilot-SweeperFunction",
                           Payload=json.dumps({"id": "sweep-0"})).get("FunctionError")
     finally:
-        once.start_execution = start_execution
+        StepFunctions.start = start_execution
     ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=routed)
     swept = json.loads(lam.invoke(FunctionName="peering-autopilot-SweeperFunction",
                                   Payload=json.dumps({"id": "sweep"}))["Payload"].read())

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from peering.service import Workflow
+from peering.workflow import accept as accept_stage
 from peering_tools import executions, seed
 from tests.conftest import all_route_tables, consent, invoke, load_event, peering_tags
 
@@ -47,14 +47,14 @@ def held(monkeypatch):
     """Holds every execution inside its Accept stage until released, so that it stays RUNNING."""
     release = threading.Event()
     entered = threading.Event()
-    original = Workflow.accept
+    original = accept_stage.accept
 
-    def accept(self, state):
+    def accept(deps, state):
         entered.set()
         assert release.wait(30), "the test never released the held execution"
-        return original(self, state)
+        return original(deps, state)
 
-    monkeypatch.setattr(Workflow, "accept", accept)
+    monkeypatch.setattr(accept_stage, "accept", accept)
     yield type("Held", (), {"release": release, "entered": entered})
     release.set()
 
@@ -159,15 +159,15 @@ def test_a_tagged_request_whose_run_failed_is_started_again_by_the_next_sweep(st
     from peering.errors import AwsCallFailed
 
     pcx = seed.request_peering(ec2, network)
-    original, calls = Workflow.accept, []
+    original, calls = accept_stage.accept, []
 
-    def accept_denied_once(self, state):
+    def accept_denied_once(deps, state):
         calls.append(state.execution_arn)
         if len(calls) == 1:
             raise AwsCallFailed("Accept was denied.")
-        return original(self, state)
+        return original(deps, state)
 
-    monkeypatch.setattr(Workflow, "accept", accept_denied_once)
+    monkeypatch.setattr(accept_stage, "accept", accept_denied_once)
     assert stack.run(pcx, "first")["status"] == "FAILED"
 
     result = invoke(SWEEPER, scheduled_event("sweep-after-failure"))

@@ -248,11 +248,11 @@ def loopback_only(host: str, port: int, timeout: float) -> Any:
 
 
 def cold_start() -> None:
-    """Forget every warm container: the handlers' cached ``Workflow`` (and the boto3 clients it made against
-    an earlier emulator's endpoint) is built again on the next invocation, as after a deployment."""
+    """Forget every warm container: the handlers' cached clients (boto3 clients made against an earlier
+    emulator's endpoint) are made again on the next invocation, as after a deployment."""
     from peering import runtime  # noqa: PLC0415 - the layer is on sys.path once installed
 
-    runtime._workflow.cache_clear()
+    runtime._clients.cache_clear()
 
 
 def uninstall() -> None:

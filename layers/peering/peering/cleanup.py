@@ -23,8 +23,8 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from .aws.notify import publish
 from .config import EXECUTION_TAG, SKIP_TAG, STATUS_TAG
+from .deps import Deps
 from .errors import CleanupIncomplete, PeeringError, PeeringNotFound
 from .events import PEERING_ID, PeeringApiCallEvent
 from .models import Wire
@@ -126,10 +126,10 @@ def _summary_reason(peering_id: str, state: str, removed: list[RemovedRoute], ke
 
 # -- orchestration ---------------------------------------------------------------------------------
 class Cleanup:
-    """Removes the routes of gone peerings, with the stack's clients and settings (``service.Workflow``)."""
+    """Removes the routes of gone peerings, with the stack's clients and settings."""
 
-    def __init__(self, flow: Any):
-        self.flow = flow
+    def __init__(self, deps: Deps):
+        self.deps = deps
 
     def on_delete_event(self, event: Any) -> CleanupResult:
         peering_id, reason = peering_id_from_event(event)
@@ -141,10 +141,10 @@ class Cleanup:
               raise_on_problem: bool = True) -> CleanupResult:
         """Remove the stack's routes to ``peering_id`` on both sides once it is described as gone; a no-op
         while it is alive, not described, or not the stack's."""
-        flow = self.flow
+        deps = self.deps
         if peering is None:
             try:
-                peering = flow.ec2().peering(peering_id)
+                peering = deps.ec2().peering(peering_id)
             except PeeringNotFound:
                 peering = None
         if peering is None:  # an eventual-consistency miss looks the same as a long-gone peering: never delete
@@ -154,7 +154,7 @@ class Cleanup:
         if not gone(peering.state):
             return CleanupResult(peering_id=peering_id, peering_state=peering.state, reason=(
                 f"{peering_id} is {peering.state}, not deleted, so its routes were left alone."))
-        if not owned(peering, flow.settings.workflow_name):
+        if not owned(peering, deps.settings.workflow_name):
             return CleanupResult(peering_id=peering_id, peering_state=peering.state, reason=(
                 f"{peering_id} was never handled by this stack (it has no status tag from its workflow), so its "
                 "routes were left alone."))
@@ -162,7 +162,7 @@ class Cleanup:
         removed: list[RemovedRoute] = []
         kept: list[RemovedRoute] = []
         problems: list[str] = []
-        allowed = {*flow.settings.requester_allow_list, *flow.settings.accepter_allow_list}
+        allowed = {*deps.settings.requester_allow_list, *deps.settings.accepter_allow_list}
         for place in self._places(peering):
             if place.account_id not in allowed:
                 problems.append(f"Account {place.account_id} is not an allowed account, so its side was not "
@@ -178,23 +178,21 @@ class Cleanup:
         result = CleanupResult(peering_id=peering_id, peering_state=state, removed=removed, left_alone=kept,
                                problems=problems,
                                reason=_summary_reason(peering_id, state, removed, kept, problems))
-        flow.metric("RoutesRemovedOnDelete", len(removed))
-        if notify and flow.settings.topic_arn:
-            sns = flow.clients.client("sns", flow.settings.stack_account_id, flow.region)
-            publish(sns, flow.settings.topic_arn, f"Peering {peering_id}: {state}, {len(removed)} route(s) removed",
-                    result.wire())
+        deps.metric("RoutesRemovedOnDelete", len(removed))
+        if notify:
+            deps.notify(f"Peering {peering_id}: {state}, {len(removed)} route(s) removed", result.wire())
         if problems and raise_on_problem:
             raise CleanupIncomplete(result.reason)
         return result
 
     def _places(self, peering: Peering) -> list[_Place]:
-        flow = self.flow
-        return [_Place(account_id=side.account_id or flow.settings.stack_account_id,
-                       region=side.region or flow.region, vpc_id=side.vpc_id)
+        deps = self.deps
+        return [_Place(account_id=side.account_id or deps.settings.stack_account_id,
+                       region=side.region or deps.region, vpc_id=side.vpc_id)
                 for side in (peering.requester, peering.accepter) if side.vpc_id]
 
     def _clean_place(self, peering_id: str, place: _Place) -> tuple[list[RemovedRoute], list[RemovedRoute]]:
-        ec2 = self.flow.ec2(place.account_id, place.region)
+        ec2 = self.deps.ec2(place.account_id, place.region)
         tables = ec2.route_tables(place.vpc_id)
         vpc_of = {t.route_table_id: t.vpc_id for t in tables}
         remove, keep = routes_to(tables, peering_id)

@@ -17,7 +17,7 @@ exactly one takes the lease:
    bypassed: an execution started by hand (console, CLI), or the belated start of a starter whose lease was
    taken over as dead. Such an execution finds another live holder and ends at once as a no-op (decision
    ``duplicate``, state ``AlreadyHandled``) before it reads, tags or changes anything.
-3. **Released** by Report and ReportFailure (``service.Workflow.report``): whatever way a run ends through
+3. **Released** by Report and ReportFailure (``peering.workflow.report``): whatever way a run ends through
    its report, succeeded, failed, rejected or verification failed. A run that ends without its report
    (the report itself failed, it was stopped, it timed out) leaves its lease behind: the next starter finds
    its execution closed (DescribeExecution) and takes the lease over; DynamoDB's TTL removes it otherwise.
@@ -40,11 +40,10 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from typing import Any
 
 from pydantic import Field
 
-from .aws.executions import run_status, start_execution
+from .aws.executions import StepFunctions
 from .aws.lease import LeaseTable
 from .errors import PeeringError
 from .events import execution_name
@@ -77,7 +76,7 @@ def new_lease(peering_id: str, arn: str, now: int, trigger: str = "") -> Lease:
                  token=uuid.uuid4().hex, acquired_at=now, expires_at=now + LEASE_SECONDS, trigger=trigger)
 
 
-def claim(sfn: Any, leases: LeaseTable, lease: Lease, now: int) -> tuple[Lease, str] | None:
+def claim(sfn: StepFunctions, leases: LeaseTable, lease: Lease, now: int) -> tuple[Lease, str] | None:
     """Take ``lease``; None when taken, else the live lease that keeps the peering and why
     (``runs.holder_keeps``)."""
     replacing: Lease | None = None
@@ -87,14 +86,14 @@ def claim(sfn: Any, leases: LeaseTable, lease: Lease, now: int) -> tuple[Lease, 
             return None
         replacing = None
         if holder.execution_name:  # else the holder is unknown: write again
-            why = holder_keeps(holder, run_status(sfn, holder.execution_arn), now)
+            why = holder_keeps(holder, sfn.status(holder.execution_arn), now)
             if why is not None:
                 return holder, why
             replacing = holder  # dead: replace exactly this lease (another starter may do so first)
     return lease, f"The lease of {lease.peering_id} changed hands {ATTEMPTS} times while it was being taken."
 
 
-def start_once(sfn: Any, leases: LeaseTable, state_machine_arn: str, peering_id: str, trigger: dict[str, str],
+def start_once(sfn: StepFunctions, leases: LeaseTable, state_machine_arn: str, peering_id: str, trigger: dict[str, str],
                now: int | None = None) -> StartResult:
     """Take the peering's lease for the trigger's execution, then start it; start nothing when another
     execution holds the lease.
@@ -116,12 +115,12 @@ def start_once(sfn: Any, leases: LeaseTable, state_machine_arn: str, peering_id:
     payload = {"peeringId": peering_id, "trigger": {"eventName": request.event_name, "eventId": request.event_id,
                                                     "eventTime": request.event_time}}
     try:
-        started = start_execution(sfn, state_machine_arn, name, payload)
+        started = sfn.start(state_machine_arn, name, payload)
     except Exception:
         _give_back(leases, lease)
         raise
     if started is None:  # this trigger's execution exists: running (it keeps the lease) or closed (give it back)
-        status = run_status(sfn, arn)
+        status = sfn.status(arn)
         if status in LIVE:
             return StartResult(peering_id=peering_id, started=False, execution_arn=arn,
                                reason=f"Execution {name} is already handling {peering_id}.")
@@ -139,7 +138,7 @@ def _give_back(leases: LeaseTable, lease: Lease) -> None:
         leases.release(lease.peering_id, token=lease.token)
 
 
-def claimed_elsewhere(sfn: Any, leases: LeaseTable | None, state: WorkflowState,
+def claimed_elsewhere(sfn: StepFunctions, leases: LeaseTable | None, state: WorkflowState,
                       now: int | None = None) -> Inspection | None:
     """The Inspect stage's no-op result when another live execution holds the peering's lease, else None
     (the lease is then this execution's).

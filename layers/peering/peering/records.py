@@ -40,6 +40,18 @@ GONE_STATES = frozenset({"deleted", "rejected", "expired", "failed"})
 not yet one)."""
 
 
+# -- the VPC and the peering ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Vpc:
+    """A VPC's associated address blocks (primary and secondary IPv4, then IPv6), its Name tag and its tags."""
+
+    vpc_id: str
+    cidrs: list[str] = field(default_factory=list)
+    ipv6_cidrs: list[str] = field(default_factory=list)
+    name: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 # -- the peering -----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class VpcSide:

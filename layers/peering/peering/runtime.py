@@ -1,4 +1,4 @@
-"""What every handler shares: settings and the workflow built once per cold start, input parsing
+"""What every handler shares: the stages' dependencies made per invocation (clients kept per cold start), input parsing
 at the edge, and turning any failure into one of the project's errors with a one-sentence message.
 """
 
@@ -13,10 +13,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
+from .aws.clients import Clients
 from .config import Settings
+from .deps import Deps, default_region, no_metric
 from .errors import InvalidInput, PeeringError, Unexpected
 from .models import WorkflowState
-from .service import Workflow
 from .stages import STAGES
 
 RECORDED_IN_LOG = frozenset(stage.name for stage in STAGES if not stage.in_workflow)
@@ -45,23 +46,23 @@ def tracer() -> Tracer | Untraced:
 
 
 @lru_cache(maxsize=64)
-def _workflow(settings: Settings, region: str, function_name: str) -> Workflow:
-    return Workflow(settings, region=region)
+def _clients(settings: Settings, region: str, function_name: str) -> Clients:
+    return Clients(settings)
 
 
-def workflow(metrics: Metrics | None = None) -> Workflow:
-    """The stages, configured from the environment; metrics go to the handler's Metrics.
+def deps(metrics: Metrics | None = None) -> Deps:
+    """What a stage works with, made for this invocation from the environment; metrics go to the handler's Metrics.
 
-    Built once per cold start and reused by warm invocations, with its clients and assumed roles
-    (``peering.aws.clients``). The key is what is constant for one container on Lambda: the settings,
-    the region and the function's name. Where several functions share one process (the in-process
-    emulator and tests), the name keeps one cache per function, as separate containers would.
+    Only the clients (and assumed roles, ``peering.aws.clients``) outlive the invocation: made once per cold start
+    and reused by warm invocations. Their key is what is constant for one container on Lambda: the settings, the
+    region and the function's name. Where several functions share one process (the in-process emulator and
+    tests), the name keeps one set per function, as separate containers would.
     """
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-    flow = _workflow(Settings.from_env(), region, os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""))
-    if metrics is not None:
-        flow.metric = lambda name, value: metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    return flow
+    region = default_region()
+    settings = Settings.from_env()
+    metric = no_metric if metrics is None else (
+        lambda name, value: metrics.add_metric(name=name, unit=MetricUnit.Count, value=value))
+    return Deps(settings, _clients(settings, region, os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")), region, metric)
 
 
 def parse[Model: BaseModel](model: type[Model], event: Any, what: str = "stage input") -> Model:
@@ -110,8 +111,8 @@ def start_executions(event: Any, logger: Logger) -> dict:
         reason = f"The event is not a CloudTrail API call event ({where}: {first.get('msg', 'invalid')})."
         logger.warning(reason)
         return {"started": [], "reason": reason}
-    flow = workflow()
-    sfn = flow.clients.client("stepfunctions", flow.settings.stack_account_id, flow.region)
-    result = flow.start_from_event(parsed, sfn)
+    from .workflow.intake import start_from_event  # noqa: PLC0415 - only the intake starts executions
+
+    result = start_from_event(deps(), parsed)
     logger.info(result["reason"], extra={"started": result["started"]})
     return result

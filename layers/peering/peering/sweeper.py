@@ -27,8 +27,8 @@ from typing import Any
 from pydantic import Field
 
 from .aws import inventory
-from .aws.executions import list_runs, run_output
 from .cleanup import Cleanup, CleanupResult, gone
+from .deps import Deps
 from .errors import InvalidInput
 from .models import Wire
 from .once import StartResult, start_once
@@ -77,30 +77,30 @@ def peering_targets(tables: list[RouteTable]) -> list[str]:
 
 
 # -- orchestration ---------------------------------------------------------------------------------
-def sweep(flow: Any, event: Any = None) -> SweepResult:
-    """One sweep (``flow`` is a ``service.Workflow``); ``event`` is the scheduled event, whose id names
+def sweep(deps: Deps, event: Any = None) -> SweepResult:
+    """One sweep; ``event`` is the scheduled event, whose id names
     the executions it starts, so a retried invocation of the same sweep starts nothing twice."""
-    machine = flow.settings.state_machine_arn
+    machine = deps.settings.state_machine_arn
     if not machine:
         raise InvalidInput("The sweeper has no STATE_MACHINE_ARN setting; redeploy the stack.")
     event = event if isinstance(event, dict) else {}
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     trigger = {"eventName": SWEEP_EVENT, "eventId": str(event.get("id") or f"sweep-{now}"),
                "eventTime": str(event.get("time") or now)}
-    ec2 = flow.ec2()
-    sfn = flow.sfn()
+    ec2 = deps.ec2()
+    sfn = deps.sfn()
 
     started: list[StartResult] = []
     skipped: list[StartResult] = []
-    pending = [] if flow.settings.allowed_taggers else inventory.tagged_pending_peerings(
-        ec2, flow.settings.trigger_tag_key)
+    pending = [] if deps.settings.allowed_taggers else inventory.tagged_pending_peerings(
+        ec2, deps.settings.trigger_tag_key)
     if pending:
-        runs = list_runs(sfn, machine)
+        runs = sfn.runs(machine)
         outputs: dict[str, bool] = {}
 
         def duplicate(run: Run) -> bool:
             if run.arn not in outputs:
-                outputs[run.arn] = is_duplicate_output(run_output(sfn, run.arn))
+                outputs[run.arn] = is_duplicate_output(sfn.output(run.arn))
             return outputs[run.arn]
 
         for peering in sorted(pending, key=lambda p: p.peering_id):
@@ -108,16 +108,16 @@ def sweep(flow: Any, event: Any = None) -> SweepResult:
             if why_not is not None:
                 skipped.append(StartResult(peering_id=peering.peering_id, started=False, reason=why_not))
                 continue
-            result = start_once(sfn, flow.leases(), machine, peering.peering_id, trigger)
+            result = start_once(sfn, deps.leases(), machine, peering.peering_id, trigger)
             (started if result.started else skipped).append(result)
 
     tables = inventory.route_tables(ec2)
     described = inventory.peerings_by_id(ec2, peering_targets(tables))
-    cleanup = Cleanup(flow)
+    cleanup = Cleanup(deps)
     cleaned = [cleanup.clean(pcx, described[pcx], raise_on_problem=False) for pcx in dangling(tables, described)]
 
-    flow.metric("SweepStarted", len(started))
-    starts = ("AllowedTaggers is set, so the sweep starts no request" if flow.settings.allowed_taggers else
+    deps.metric("SweepStarted", len(started))
+    starts = ("AllowedTaggers is set, so the sweep starts no request" if deps.settings.allowed_taggers else
               f"{len(pending)} tagged request(s) pending: {len(started)} started, {len(skipped)} already handled")
     reason = f"{starts}; {len(cleaned)} gone peering(s) cleaned up."
     return SweepResult(started=started, skipped=skipped, cleaned=cleaned, reason=reason)

@@ -32,7 +32,7 @@ FILTER_PATTERN = "{ " + " || ".join(f'$.stage = "{kind}"' for kind in KINDS) + "
 
 
 class IntakeResult(Wire):
-    """What the intake returns (``Workflow.start_from_event``; ``runtime.start_executions`` for an event
+    """What the intake returns (``peering.workflow.intake.start_from_event``; ``runtime.start_executions`` for an event
     it cannot read): the executions started, the peerings skipped (a run already handles them), those
     refused (past MaxPeeringsPerEvent) and why. The layer returns a dict, so its shape is written down
     here; ``tests/cli/test_executions_activity.py`` fails when the two drift apart."""

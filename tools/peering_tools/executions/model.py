@@ -215,7 +215,7 @@ def is_workflow_document(value: Any) -> bool:
 def sentence(error: str | None, cause: str | None) -> str:
     """An error and its cause as one line: the layer's own ``failure_sentence`` (the Lambda's
     errorMessage when there is one), whitespace collapsed."""
-    from peering.service import failure_sentence  # noqa: PLC0415 - the service pulls in boto3
+    from peering.workflow.report import failure_sentence  # noqa: PLC0415 - the stages pull in boto3
 
     return notes.one_line(failure_sentence(ErrorInfo(Error=error or "States.ALL", Cause=cause)))
 

@@ -17,6 +17,11 @@ from botocore.exceptions import ClientError
 
 from ..config import Settings
 from ..errors import AwsCallFailed
+from .ec2 import Ec2
+from .executions import StepFunctions
+from .lease import LeaseTable
+from .notify import Topic
+from .probes import Placement, tagged_probes
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 """botocore's standard retry mode: throttling and transient errors are retried inside the call."""
@@ -52,6 +57,24 @@ class Clients:
                 cached = self._clients[(service, account_id, region)] = (
                     session, session.client(service, region_name=region, config=RETRY_CONFIG))
             return cached[1]
+
+    # the adapters: what leaves this package (never a boto3 client) -------------------------------
+    def ec2(self, account_id: str, region: str) -> Ec2:
+        return Ec2(self.client("ec2", account_id, region))
+
+    def step_functions(self, account_id: str, region: str) -> StepFunctions:
+        return StepFunctions(self.client("stepfunctions", account_id, region))
+
+    def topic(self, topic_arn: str, account_id: str, region: str) -> Topic:
+        return Topic(self.client("sns", account_id, region), topic_arn)
+
+    def lease_table(self, table_name: str, account_id: str, region: str) -> LeaseTable:
+        return LeaseTable(self.client("dynamodb", account_id, region), table_name)
+
+    def tagged_probes(self, account_id: str, region: str, vpc_ids: list[str]) -> dict[str, Placement]:
+        """The probe functions tagged for ``vpc_ids`` in that account and region (``peering.aws.probes``)."""
+        return tagged_probes(self.client("resourcegroupstaggingapi", account_id, region),
+                             self.client("lambda", account_id, region), vpc_ids)
 
     def _session_for(self, account_id: str) -> boto3.session.Session:
         """The stack's own session, or the accepter role's, assumed again shortly before it expires

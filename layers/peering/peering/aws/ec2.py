@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import AwsCallFailed, PeeringNotActive
-from ..records import ACCEPTED_STATES, Peering, Route, RouteTable, Side
+from ..records import ACCEPTED_STATES, Peering, Route, RouteTable, Side, Vpc
 from . import parse
 from .errors import error_code, translated
 
@@ -28,9 +28,9 @@ class Ec2:
             return None
         return parse.peering(match[0])
 
-    def vpcs(self, vpc_ids: list[str]) -> dict[str, tuple[list[str], list[str], dict[str, str]]]:
-        """(IPv4 blocks, IPv6 blocks, tags) of each VPC, in one DescribeVpcs call: every associated
-        IPv4 block (primary and secondary) and IPv6 block."""
+    def vpcs(self, vpc_ids: list[str]) -> dict[str, Vpc]:
+        """Each VPC by id, in one DescribeVpcs call: every associated IPv4 block (primary and secondary) and
+        IPv6 block, and its tags."""
         with translated(f"DescribeVpcs for {', '.join(vpc_ids)}"):
             found = self.client.describe_vpcs(VpcIds=list(vpc_ids)).get("Vpcs", [])
         result = {}
@@ -38,7 +38,7 @@ class Ec2:
             vpc = next((v for v in found if v.get("VpcId") == vpc_id), None)
             if vpc is None:
                 raise AwsCallFailed(f"VPC {vpc_id} was not found.")
-            result[vpc_id] = (*parse.vpc_blocks(vpc), parse.tags_of(vpc))
+            result[vpc_id] = parse.vpc(vpc)
         return result
 
 

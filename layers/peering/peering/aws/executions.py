@@ -69,3 +69,22 @@ def run_status(client: Any, execution_arn: str) -> str | None:
         if error_code(e) == "ExecutionDoesNotExist":
             return None
         raise _failed(f"DescribeExecution of {execution_arn}", e) from e
+
+
+class StepFunctions:
+    """The workflow's executions through one Step Functions client (the stack's own account and region)."""
+
+    def __init__(self, client: Any):
+        self.client = client
+
+    def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str | None:
+        return start_execution(self.client, state_machine_arn, name, payload)
+
+    def status(self, execution_arn: str) -> str | None:
+        return run_status(self.client, execution_arn)
+
+    def runs(self, state_machine_arn: str, status: str | None = None) -> list[Run]:
+        return list_runs(self.client, state_machine_arn, status)
+
+    def output(self, execution_arn: str) -> Any:
+        return run_output(self.client, execution_arn)

@@ -15,3 +15,14 @@ def publish(client: Any, topic_arn: str, subject: str, message: dict[str, Any]) 
         client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=json.dumps(message, indent=2))
     except ClientError as e:
         raise failure(e, f"Publish to {topic_arn}", "SNS") from e
+
+
+class Topic:
+    """One SNS topic, through one client."""
+
+    def __init__(self, client: Any, topic_arn: str):
+        self.client = client
+        self.topic_arn = topic_arn
+
+    def publish(self, subject: str, message: dict[str, Any]) -> None:
+        publish(self.client, self.topic_arn, subject, message)

@@ -19,6 +19,7 @@ from ..records import (
     SgRule,
     Side,
     Subnet,
+    Vpc,
     VpcSide,
 )
 
@@ -62,6 +63,13 @@ def vpc_blocks(vpc: dict[str, Any], counts: Callable[[Any], bool] = strictly_ass
     ipv6 = [a["Ipv6CidrBlock"] for a in vpc.get("Ipv6CidrBlockAssociationSet", []) or []
             if a.get("Ipv6CidrBlock") and counts(a.get("Ipv6CidrBlockState"))]
     return ipv4, ipv6
+
+
+def vpc(raw: dict[str, Any]) -> Vpc:
+    """A DescribeVpcs record with the blocks routes may be planned for (fully associated ones)."""
+    ipv4, ipv6 = vpc_blocks(raw)
+    tags = tags_of(raw)
+    return Vpc(vpc_id=raw["VpcId"], cidrs=ipv4, ipv6_cidrs=ipv6, name=tags.get("Name", ""), tags=tags)
 
 
 def side(role: Side, info: dict[str, Any]) -> VpcSide:
