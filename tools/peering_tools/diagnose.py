@@ -38,8 +38,8 @@ from peering.analysis import (
     endpoint_for_subnet,
 )
 from peering.errors import PeeringError, PeeringNotFound
-from peering.events import PEERING_ID
 from peering.flows import first_running
+from peering.records import PEERING_ID
 
 from .executions import Aws, CliError, cli_errors
 

@@ -26,10 +26,10 @@ from pydantic import Field, ValidationError
 from .config import EXECUTION_TAG, SKIP_TAG, STATUS_TAG
 from .deps import Deps
 from .errors import CleanupIncomplete, PeeringError, PeeringNotFound
-from .events import PEERING_ID, PeeringApiCallEvent
+from .events import PeeringApiCallEvent
 from .models import Wire
 from .plan import tag_is_true
-from .records import GONE_STATES, Peering, Route, RouteTable
+from .records import GONE_STATES, PEERING_ID, Peering, Route, RouteTable
 
 DELETE_CALL = "DeleteVpcPeeringConnection"
 

@@ -14,10 +14,9 @@ from .aws.clients import Clients
 from .aws.ec2 import Ec2
 from .aws.executions import StepFunctions
 from .aws.lease import LeaseTable
-from .aws.probes import Placement
 from .config import Settings
 from .errors import InvalidInput, PeeringNotFound
-from .records import SIDES, Peering, VpcSide
+from .records import SIDES, Peering, Placement, VpcSide
 
 MetricSink = Callable[[str, float], None]
 

@@ -1,7 +1,7 @@
-"""One frozen type per AWS record the workflow reads: peering, VPC side, route table, route, subnet, instance,
-network interface, security group and network ACL; and the peering id pattern and peering states.
+"""One frozen type per AWS record the workflow reads: VPC, peering, VPC side, route table, route, subnet, instance,
+network interface, probe placement, security group and network ACL; and the peering id pattern and peering states.
 
-The adapters of ``peering.aws`` parse EC2's responses into these, once (``peering.aws.parse``); planning
+The adapters of ``peering.aws`` parse the responses into these, once (``peering.aws.parse``); planning
 (``peering.plan``), the path analysis (``peering.analysis``) and the stages read them directly. They are plain
 dataclasses: where one travels in the state document (the inspected peering, the network facts), pydantic
 validates and serializes it with the stage model's camelCase aliases.
@@ -154,6 +154,16 @@ class Interface:
     security_group_ids: tuple[str, ...]
     instance_id: str | None = None
     state: str = "in-use"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """A Lambda function (a probe) and where it is attached: its VPC, subnets and security groups."""
+
+    function_arn: str
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
 
 
 # -- filters ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from peering.events import PEERING_ID
+from peering.records import PEERING_ID, PEERING_ID_PREFIX
 
 from .model import Execution, ExecutionRow, detail_from, needs_history, row_from
 
@@ -170,7 +170,7 @@ def resolve_execution(aws: Aws, target: str, state_machine_arn: str | None, stac
         if ":execution:" not in target:
             raise CliError(f"{target} is not an execution ARN (arn:aws:states:<region>:<account>:execution:...).")
         return target
-    if not target.startswith("pcx-"):
+    if not target.startswith(PEERING_ID_PREFIX):
         raise CliError(f"{target!r} is neither an execution ARN nor a peering id (pcx-...).")
     machine = state_machine_arn or find_state_machine(aws, stack_name)
     is_pcx = bool(PEERING_ID.match(target))

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializeAsA
 from pydantic.alias_generators import to_camel
 
 from peering import stages
-from peering.events import PEERING_ID
 from peering.models import (
     AppliedSide,
     DnsResult,
@@ -29,6 +28,7 @@ from peering.models import (
     Wire,
     WorkflowState,
 )
+from peering.records import PEERING_ID
 
 from . import notes
 from .history import RawAttempt, Unreadable, Visit, as_datetime, details, execution_end, parse_json, walk

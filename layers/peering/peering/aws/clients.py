@@ -17,11 +17,12 @@ from botocore.exceptions import ClientError
 
 from ..config import Settings
 from ..errors import AwsCallFailed
+from ..records import Placement
 from .ec2 import Ec2
 from .executions import StepFunctions
 from .lease import LeaseTable
 from .notify import Topic
-from .probes import Placement, tagged_probes
+from .probes import tagged_probes
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 """botocore's standard retry mode: throttling and transient errors are retried inside the call."""

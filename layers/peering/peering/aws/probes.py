@@ -9,23 +9,13 @@ subnet and security groups; the caller ignores a function whose subnet is not in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..config import PROBE_VPC_TAG
+from ..records import Placement
 from .errors import translated
 
 IAM_ACTIONS = ("tag:GetResources", "lambda:GetFunctionConfiguration")
-
-
-@dataclass(frozen=True)
-class Placement:
-    """A probe function and where it is attached."""
-
-    function_arn: str
-    vpc_id: str
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
 
 
 def tagged_probes(tagging: Any, lam: Any, vpc_ids: Sequence[str]) -> dict[str, Placement]:
