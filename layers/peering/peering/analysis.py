@@ -49,6 +49,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from .records import (
+    ACTIVE,
     PEERING_ID_PREFIX,
     AclEntry,
     Interface,
@@ -583,7 +584,7 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
         crossing = snapshot.peerings.get(via)
         if crossing is None:
             return walk.block("peering", via, f"peering {via} is not in the snapshot (not visible to this account).")
-        if crossing.state != "active":
+        if crossing.state != ACTIVE:
             return walk.block("peering", via, f"peering {via} is {crossing.state}, not active.")
         far = crossing.accepter.vpc_id if crossing.requester.vpc_id == src.subnet.vpc_id else crossing.requester.vpc_id
         if src.subnet.vpc_id not in (crossing.requester.vpc_id, crossing.accepter.vpc_id) or (

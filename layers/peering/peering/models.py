@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from .records import PEERING_ID_PATTERN, Instance, Peering, Side, Subnet, VpcSide
+from .records import ACTIVE, PEERING_ID_PATTERN, Instance, Peering, Side, Subnet, VpcSide
 
 
 class Wire(BaseModel):
@@ -269,7 +269,7 @@ class WorkflowState(Wire):
         path = []
         for stage in (s for s in FORWARD if s not in skipped):
             if stage is WAIT_ACTIVE:  # finished when the peering is active, whether Accept or CheckActive saw it
-                accepted_active = self.acceptance is not None and self.acceptance.peering_state == "active"
+                accepted_active = self.acceptance is not None and self.acceptance.peering_state == ACTIVE
                 finished = accepted_active or (self.activation is not None and self.activation.state == "active")
             else:
                 finished = getattr(self, fields[stage.key or ""]) is not None
