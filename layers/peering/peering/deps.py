@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .aws.clients import Clients
 from .aws.ec2 import Ec2
@@ -19,6 +19,16 @@ from .errors import InvalidInput, PeeringNotFound
 from .records import SIDES, Peering, Placement, VpcSide
 
 MetricSink = Callable[[str, float], None]
+
+
+class Placed(Protocol):
+    """Anything that lives in one account and region (a VpcSide, a SidePlan); empty means the stack's own."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
 
 
 def no_metric(name: str, value: float) -> None:
@@ -48,8 +58,8 @@ class Deps:
         """EC2 in that account and region (the stack's own by default)."""
         return self.clients.ec2(account_id or self.settings.stack_account_id, region or self.region)
 
-    def ec2_for(self, side: Any) -> Ec2:
-        """EC2 where ``side`` (a VpcSide or a SidePlan: anything with account_id and region) lives."""
+    def ec2_for(self, side: Placed) -> Ec2:
+        """EC2 where ``side`` lives."""
         return self.ec2(side.account_id or None, side.region or None)
 
     def by_place(self, peering: Peering) -> list[tuple[Ec2, list[VpcSide]]]:
