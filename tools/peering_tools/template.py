@@ -109,6 +109,8 @@ class StackSpec:
     topic_name: str
     outputs: dict[str, str]
     tables: dict[str, TableSpec] = field(default_factory=dict)
+    resources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Every resource of the transformed template whose condition holds: logical id -> (type, physical id)."""
 
     def arn(self, service: str, kind: str, name: str) -> str:
         sep = ":" if service in ("lambda", "states") else ""
@@ -217,6 +219,10 @@ class Resolver:
             "AWS::Lambda::LayerVersion": f"arn:aws:lambda:{self.region}:{self.account}:layer:{name}:1",
         }
         return arn_of.get(kind, name)
+
+    def physical_id(self, logical_id: str) -> str:
+        """The resource's physical id as CloudFormation lists it (what ``Ref`` returns for these types)."""
+        return self._ref_resource(logical_id)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         if logical_id not in self.resources:
@@ -332,12 +338,14 @@ def stack_spec(
     functions: dict[str, FunctionSpec] = {}
     rules: list[RuleSpec] = []
     tables: dict[str, TableSpec] = {}
+    resources: dict[str, tuple[str, str]] = {}
     machine_name = definition = topic_name = ""
     for logical_id, resource in cfn["Resources"].items():
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
         props = resource.get("Properties", {})
         kind = resource["Type"]
+        resources[logical_id] = (kind, resolver.physical_id(logical_id))
         if kind == "AWS::Lambda::Function":
             env = resolver.resolve(props.get("Environment", {}).get("Variables", {}))
             functions[logical_id] = FunctionSpec(
@@ -382,7 +390,7 @@ def stack_spec(
                 ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None)
     outputs = {name: str(resolver.resolve(o["Value"])) for name, o in cfn.get("Outputs", {}).items()}
     return StackSpec(stack_name, account_id, region, values, functions, rules, machine_name, definition,
-                     topic_name, outputs, tables)
+                     topic_name, outputs, tables, resources)
 
 
 def substitute(definition: str, substitutions: dict[str, str]) -> str:
