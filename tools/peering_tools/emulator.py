@@ -322,7 +322,8 @@ class Emulator:
         if self.console_port is not None and self.console is None:
             try:
                 self.console = console_server.ConsoleServer(
-                    console_server.ConsoleData(self.url, self.region, self.stack_name, client=self.client),
+                    console_server.ConsoleData(self.url, self.region, self.stack_name, client=self.client,
+                                               account=self.account),
                     host=HOST, port=self.console_port)
             except OSError as e:
                 raise EmulatorError(f"The console's port {self.console_port} on {HOST} is not available "
