@@ -143,6 +143,8 @@ def unsigned_client(emulator, service: str):
     ("dynamodb", "list_tables", "TableNames"),
     ("sqs", "list_queues", "ResponseMetadata"),
     ("lambda", "list_functions", "Functions"),                         # REST: the path's first segment
+    ("cloudwatch", "list_metrics", "Metrics"),                         # Smithy RPC v2 CBOR: the path
+    ("resourcegroupstaggingapi", "get_resources", "ResourceTagMappingList"),
 ])
 def test_an_unsigned_request_reaches_its_service_as_the_stacks_account(emulator, service, call, key):
     answer = getattr(unsigned_client(emulator, service), call)()
