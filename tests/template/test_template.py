@@ -275,6 +275,40 @@ def test_unknown_or_invalid_parameters_are_refused_in_one_sentence():
         template.stack_spec({"EnableDnsResolution": "maybe"})
 
 
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"RouteTableQuota": "abc"}, "Parameter RouteTableQuota='abc' must be a number."),
+    ({"RouteTableQuota": "nan"}, "Parameter RouteTableQuota='nan' must be a number."),
+    ({"RouteTableQuota": "0"}, "Parameter RouteTableQuota='0' must be a number from 1 to 1000."),
+    ({"DefaultProbePort": "65536"}, "Parameter DefaultProbePort='65536' must be a number from 1 to 65535."),
+    ({"LogRetentionInDays": "2"}, "Parameter LogRetentionInDays='2' is not one of "),
+    ({"AllowedRequesterAccounts": "1234"},
+     "Parameter AllowedRequesterAccounts='1234' does not satisfy its constraint: comma-separated 12-digit "
+     "account ids, no spaces."),
+    ({"AllowedAccepterAccounts": "111122223333, 444455556666"},
+     "Parameter AllowedAccepterAccounts='111122223333, 444455556666' does not satisfy its constraint: "),
+])
+def test_a_value_cloudformation_would_refuse_is_refused_in_one_sentence(overrides, message):
+    """CloudFormation checks Type Number, MinValue/MaxValue, AllowedValues and AllowedPattern before it creates
+    anything (user guide, "Parameters" section); `peering local up --parameter-overrides` does too."""
+    with pytest.raises(template.TemplateError) as refused:
+        template.stack_spec(overrides)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+
+
+def test_values_within_the_constraints_are_taken():
+    spec = template.stack_spec({"RouteTableQuota": "1000", "DefaultProbePort": "443", "LogRetentionInDays": "7",
+                                "AllowedRequesterAccounts": "111122223333,444455556666"})
+    assert spec.parameters["RouteTableQuota"] == "1000" and spec.parameters["DefaultProbePort"] == "443"
+
+
+def test_a_refused_noecho_value_is_not_shown():
+    source = template.load()
+    source["Parameters"]["AccepterRoleExternalId"]["AllowedPattern"] = "^[a-z-]*$"
+    with pytest.raises(template.TemplateError) as refused:
+        template._parameter_values(source, {"AccepterRoleExternalId": "SECRET"})
+    assert "SECRET" not in str(refused.value) and "AccepterRoleExternalId=****" in str(refused.value)
+
+
 def test_report_failures_of_the_project_errors_end_with_their_one_sentence_message():
     project_errors = sorted(cls.__name__ for cls in vars(errors).values()
                             if isinstance(cls, type) and issubclass(cls, errors.PeeringError)

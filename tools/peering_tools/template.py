@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,10 +135,36 @@ def _parameter_values(template: dict, overrides: dict[str, str]) -> dict[str, st
     values = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
     values.update({k: str(v) for k, v in overrides.items()})
     for name, spec in declared.items():
-        allowed = spec.get("AllowedValues")
-        if allowed and values[name] not in [str(a) for a in allowed]:
-            raise TemplateError(f"Parameter {name}={values[name]!r} is not one of {allowed}.")
+        _check_parameter(name, spec, values[name])
     return values
+
+
+def _check_parameter(name: str, spec: dict, value: str) -> None:
+    """The constraints CloudFormation checks before it creates anything (user guide, "Parameters" section:
+    Type Number, AllowedValues, AllowedPattern, MinLength/MaxLength, MinValue/MaxValue); one sentence."""
+    shown = f"Parameter {name}={'****' if spec.get('NoEcho') else repr(value)}"  # a NoEcho value is never shown
+    allowed = spec.get("AllowedValues")
+    if allowed and value not in [str(a) for a in allowed]:
+        raise TemplateError(f"{shown} is not one of {allowed}.")
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise TemplateError(f"{shown} must be a number.")
+        low, high = spec.get("MinValue"), spec.get("MaxValue")
+        if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+            raise TemplateError(f"{shown} must be a number from {low if low is not None else '-inf'} to "
+                                f"{high if high is not None else 'inf'}.")
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(str(pattern), value) is None:
+        why = spec.get("ConstraintDescription") or f"the pattern {pattern}"
+        raise TemplateError(f"{shown} does not satisfy its constraint: {why}.")
+    shortest, longest = spec.get("MinLength"), spec.get("MaxLength")
+    if (shortest is not None and len(value) < int(shortest)) or (longest is not None and len(value) > int(longest)):
+        raise TemplateError(f"{shown} must be {shortest or 0} to {longest if longest is not None else 'any number of'} "
+                            "characters long.")
 
 
 def _stage_artifacts(template: dict) -> tuple[dict, dict[str, str]]:
