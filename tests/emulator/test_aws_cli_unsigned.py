@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -102,11 +103,18 @@ def test_without_no_sign_request_this_environment_has_no_credentials(up, tmp_pat
     assert done.returncode != 0 and "Unable to locate credentials" in done.stderr
 
 
-def test_the_tutorials_aws_cli_block_runs_as_written_with_no_credentials(up, tmp_path):
+@pytest.fixture(scope="module")
+def tutorial_run(up, tmp_path_factory) -> subprocess.CompletedProcess:
+    """The doc's block, run once against `up` by bash with no AWS settings."""
     server, _ = up
     script = tutorial_block()
     assert DOC_URL in script and "AWS_ACCESS_KEY_ID" not in script and "configure" not in script
-    done = run_bash(script.replace(DOC_URL, server.url), tmp_path)
+    return run_bash(script.replace(DOC_URL, server.url), tmp_path_factory.mktemp("shell"))
+
+
+def test_the_tutorials_aws_cli_block_runs_as_written_with_no_credentials(up, tutorial_run):
+    server, _ = up
+    done = tutorial_run
 
     assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
     assert "Traceback" not in done.stderr and "error" not in done.stderr.lower(), done.stderr
@@ -123,6 +131,45 @@ def test_the_tutorials_aws_cli_block_runs_as_written_with_no_credentials(up, tmp
     assert re.search(rf"^{pcx.group(1)}-[0-9a-f]+\tSUCCEEDED$", out, re.MULTILINE), out  # list-executions
     listed = json.loads(out.strip().splitlines()[-1])  # the console's data, fetched with curl
     assert [(row["peeringId"], row["status"]) for row in listed] == [(pcx.group(1), "verified")]
+
+
+def test_the_console_url_the_stack_gives_shows_the_aws_cli_run_in_chromium(up, tutorial_run):
+    """The last step of the newcomer's path: open ExecutionsConsoleUrl (read with the AWS CLI above) in a
+    browser and see the run: succeeded, verified, both VPCs with the routes through the peering."""
+    from tests.emulator.test_console_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _browser_available
+
+    _browser_available()
+    from playwright.sync_api import sync_playwright
+
+    assert tutorial_run.returncode == 0, tutorial_run.stderr[-2000:]
+    url = re.search(r"^ExecutionsConsoleUrl\t(\S+)$", tutorial_run.stdout, re.MULTILINE).group(1)
+    pcx = re.search(r"^(pcx-[0-9a-f]+): ", tutorial_run.stdout, re.MULTILINE).group(1)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(20_000)
+            errors: list[str] = []
+            requested: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requested.append(r.url))
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='executions']")
+            row = page.locator("#executions tbody tr", has_text=pcx)
+            assert row.count() == 1 and "verified" in row.inner_text()
+            row.locator("a").first.click()
+            page.wait_for_selector("body[data-ready='execution']")
+            assert page.locator("#execution-status").inner_text() == "SUCCEEDED"
+            assert page.locator(".summary .badge").first.inner_text() == "verified"
+            network = page.locator("#network")
+            # every table of each VPC routes to the other: A's main table and its own, B's main table
+            assert network.locator(".vpc").count() == 2 and network.locator("tr.via").count() == 3
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "console-aws-cli-run.png"), full_page=True)
+            assert errors == []
+            assert {urlsplit(u).hostname for u in requested} <= {"127.0.0.1"}
+        finally:
+            browser.close()
 
 
 # -- the middleware itself, in the in-process emulator (conftest's `emulator`) -----------------------------
