@@ -233,3 +233,15 @@ def test_moto_seam_an_unsigned_ec2_request_is_not_placed_by_motos_dispatcher():
                "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "PATH_INFO": "/",
                "HTTP_HOST": "127.0.0.1:5000"}
     assert DomainDispatcherApplication(create_backend_app).infer_service_region_host(environ, "/") is None
+
+
+def test_the_form_body_is_left_readable_for_moto():
+    import io
+
+    body = b"Action=DescribeStacks&Version=2010-05-15"
+    environ = {"CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-8", "CONTENT_LENGTH": str(len(body)),
+               "wsgi.input": io.BytesIO(body), "PATH_INFO": "/"}
+    assert unsigned.service_of(environ) == "cloudformation"
+    assert environ["wsgi.input"].read() == body
+    chunked = {"CONTENT_TYPE": "application/x-www-form-urlencoded", "wsgi.input": io.BytesIO(body), "PATH_INFO": "/"}
+    assert unsigned.service_of(chunked) is None and chunked["wsgi.input"].read() == body
