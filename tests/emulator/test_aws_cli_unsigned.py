@@ -213,7 +213,10 @@ def test_an_unsigned_request_is_in_the_stacks_region_and_the_default_account(emu
 def test_signed_requests_pass_untouched_and_the_region_guard_still_answers(emulator):
     app = emulator._server._server.app
     assert isinstance(app, unsigned.UnsignedRequests) and isinstance(app.app, RegionGuard)
-    assert emulator.client("sts", region_name="eu-west-1").get_caller_identity()["Account"] == "123456789012"
+    vpcs = {region: [v["VpcId"] for v in emulator.client("ec2", region_name=region).describe_vpcs()["Vpcs"]]
+            for region in ("us-east-1", "eu-west-1")}
+    assert vpcs["us-east-1"] != vpcs["eu-west-1"], "a signed request keeps its own region"
+    assert [v["VpcId"] for v in unsigned_client(emulator, "ec2").describe_vpcs()["Vpcs"]] == vpcs["us-east-1"]
 
 
 def test_the_index_names_one_service_per_key_from_botocores_models():
