@@ -29,7 +29,7 @@ from moto import mock_aws
 
 from peering_tools import REPO_ROOT, deploy, template
 from peering_tools.inprocess import Context
-from tests.conftest import ACCOUNT, REGION, all_route_tables, load_event
+from tests.conftest import ACCOUNT, REGION, load_event
 
 TRIGGER = "peering-automation/auto-accept"
 PCX = re.compile(r"pcx-[0-9a-zA-Z]{1,32}")  # always used with fullmatch
@@ -73,10 +73,9 @@ PCX_IDS = st.one_of(
     st.from_regex(r"\Apcx-[0-9a-zA-Z]{1,32}\Z"),
     st.sampled_from(["pcx-0a1b2c3d4e5f60718", "pcx-0123456789abcdef0"]),
 )
-# "pcx-…\n" is left out here: it is a known defect, see test_a_peering_id_with_a_trailing_newline_is_refused
 NOT_PCX_IDS = st.one_of(
     st.sampled_from(["vpc-0aaaaaaaaaaaaaaa1", "subnet-1", "PCX-0a1b2c3d4e5f60718", " pcx-0a1b2c3d4e5f60718",
-                     "pcx-", "pcx-" + "a" * 33, "pcx-0a1b_2c3d", "pcx-０１２"]),
+                     "pcx-", "pcx-" + "a" * 33, "pcx-0a1b_2c3d", "pcx-０１２", "pcx-0a1b2c3d4e5f60718\n"]),
     ODD_TEXT,
     WRONG_TYPE,
 )
@@ -202,15 +201,6 @@ def events(draw: st.DrawFn) -> tuple[dict, dict]:
     return event, {"envelope": refused_envelope, "ids": expected_ids}
 
 
-def echoes_safely(event: dict) -> bool:
-    """The refusal reason quotes eventName/eventSource verbatim: sane values give a sane sentence."""
-    detail = event.get("detail")
-    if not isinstance(detail, dict):
-        return True
-    return all(not isinstance(v, str) or (len(v) < 200 and v.isprintable())
-               for v in (detail.get("eventName"), detail.get("eventSource"), detail.get("errorCode")))
-
-
 # -- the intake ---------------------------------------------------------------------------------------------
 
 def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monkeypatch):
@@ -229,7 +219,6 @@ def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monk
 
         runtime._workflow.cache_clear()
         intake = handler("intake")
-        tables = all_route_tables(ec2)
         seen = {"refused": 0, "started": 0}
 
         def stop_running() -> None:
@@ -247,9 +236,7 @@ def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monk
             running = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]
             if not expected["ids"]:
                 assert result["started"] == [] and not result.get("skipped"), result
-                assert isinstance(result["reason"], str) and result["reason"].strip()
-                if echoes_safely(event):  # else: a known defect, see test_the_reason_never_echoes_raw_event_text
-                    one_sentence(result["reason"])
+                one_sentence(result["reason"])
                 if expected["envelope"]:
                     assert result["reason"].startswith("The event is not a CloudTrail API call event")
                 assert running == [], "a refused event started an execution"
@@ -264,7 +251,6 @@ def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monk
                     assert payload["peeringId"] in expected["ids"]
                     assert payload["trigger"]["eventId"] == event["detail"]["eventID"]
                 seen["started"] += 1
-            assert all_route_tables(ec2) == tables
 
         check()
         assert seen["refused"] >= 40 and seen["started"] >= 40, seen  # both outcomes were really exercised
@@ -301,7 +287,9 @@ def test_the_reason_never_echoes_raw_event_text(field):
     one_sentence(reason)
 
 
-# -- every stage handler, fed random state ------------------------------------------------------------------
+# -- every stage handler, fed random (mostly malformed) state ----------------------------------------------
+# Input validation only: in an empty account nothing here can reach a peering. What each stage does with the
+# documents the state machine really hands it is fuzzed per stage in tests/fault/test_fuzz_stages.py.
 
 STAGES = ["inspect", "accept", "check_active", "plan_routes", "apply_routes", "dns", "prepare_probe", "probe",
           "verify", "report", "rollback"]
@@ -352,7 +340,7 @@ def stage_inputs(draw: st.DrawFn) -> tuple[str, Any]:
     return stage, state
 
 
-def test_fuzzed_state_makes_every_stage_raise_only_the_projects_errors_in_one_line(monkeypatch):
+def test_random_state_makes_every_stage_refuse_or_fail_with_the_projects_errors_in_one_line(monkeypatch):
     from peering import probe, runtime
     from peering.errors import PeeringError, Unexpected
     from peering.models import ProbeResult, ProbeTarget
@@ -367,8 +355,6 @@ def test_fuzzed_state_makes_every_stage_raise_only_the_projects_errors_in_one_li
     with mock_aws(config=NO_EXECUTION):
         runtime._workflow.cache_clear()
         handlers = {stage: handler(stage) for stage in STAGES}
-        ec2 = boto3.client("ec2", region_name=REGION)
-        tables = all_route_tables(ec2)
         outcomes: dict[str, int] = {}
 
         @FUZZ
@@ -384,7 +370,6 @@ def test_fuzzed_state_makes_every_stage_raise_only_the_projects_errors_in_one_li
             else:
                 assert isinstance(result, dict)
                 outcomes["returned"] = outcomes.get("returned", 0) + 1
-            assert all_route_tables(ec2) == tables
 
         check()
         assert outcomes.get("InvalidInput", 0) > 50 and len(outcomes) >= 3, outcomes
