@@ -17,6 +17,7 @@ route check failing when a stage touches a foreign route):
   where its plan says, and removed only by Rollback and only where the run's plan created them; no other
   peering changes state, and only Accept changes this one's;
 * a refusal (Inspect's ``refuse``) is one sentence, and a refused run changes no route and accepts nothing;
+  a peering is refused exactly when the example was made to break one rule (``FLAWS``);
 * idempotence: a re-run of the same stage with the same document (Step Functions retries) fails or succeeds
   as the first run did and changes nothing more.
 
@@ -286,6 +287,7 @@ class Tally:
     outcomes: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     refusals: int = 0
     reasons: Counter = field(default_factory=Counter)
+    last_reason: str = ""
 
 
 def one_line(text: Any) -> None:
@@ -478,6 +480,7 @@ def run_example(world: World, example: Example, tally: Tally) -> None:
             one_sentence(result["reason"])
             refused = True
             tally.reasons[result["reason"]] += 1
+            tally.last_reason = result["reason"]
         tally.checked[row.name] += 1
 
         if state_name in example.reruns:  # Step Functions may run a stage again: same outcome, nothing more
@@ -492,6 +495,11 @@ def run_example(world: World, example: Example, tally: Tally) -> None:
 
     start = {"peeringId": pcx, "trigger": {"eventId": f"fuzz-{world.examples}", "eventName": "CreateTags"}}
     Driver(call, execution, enter).run(start)
+    # the oracle is how the example was made, not the rules restated: a flawed example breaks one rule
+    consent_waived = (example.flaw or "").endswith("no-consent") and example.parameters.get("ConsentMode") == "account"
+    must_refuse = example.flaw not in (None, "already-routed") and not consent_waived
+    what = example.flaw or "a peering that breaks no rule"
+    assert refused == must_refuse, f"{what} was {'' if refused else 'not '}refused {tally.last_reason * refused}"
     if refused:
         tally.refusals += 1
         assert not [k for k, v in routes(world.ec2).items() if target_of(v) == pcx], \

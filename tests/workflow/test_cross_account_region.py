@@ -247,3 +247,30 @@ def test_cross_region_in_one_account_tags_the_accepter_regions_view_before_accep
     accept_at = next(i for i, (op, _) in enumerate(in_west) if op == "AcceptVpcPeeringConnection")
     tagged_before = [tags for op, tags in in_west[:accept_at] if op == "CreateTags"]
     assert tagged_before == [[{"Key": "peering-automation/status", "Value": "in-progress"}]]
+
+
+@pytest.mark.parametrize("parameters, reason", [
+    ({}, f"Accepter account {PEER_ACCOUNT} is not in AllowedAccepterAccounts (123456789012)."),
+    ({"AllowedAccepterAccounts": PEER_ACCOUNT, "AllowedRequesterAccounts": "333333333333"},
+     "Requester account 123456789012 is not in AllowedRequesterAccounts (333333333333)."),
+], ids=["accepter account", "requester account"])
+def test_a_peering_refused_for_an_account_is_refused_before_either_vpc_is_read(make_stack, aws, monkeypatch,
+                                                                               parameters, reason):
+    """Nothing of a VPC in an account the stack may not work in is read: Inspect decides the accounts from the
+    peering record alone, before any DescribeVpcs (and before assuming any role)."""
+    from tests.conftest import record_handler_calls
+
+    ec2_a = boto3.client("ec2", region_name="us-east-1")
+    ec2_b = session_in(PEER_ACCOUNT).client("ec2", region_name="us-east-1")
+    a, b = build_a(ec2_a), build_b(ec2_b)
+    stack = make_stack(AccepterRoleName=ROLE, AccepterRoleExternalId=EXTERNAL_ID, **parameters)
+    pcx = peer(ec2_a, a, b, PEER_ACCOUNT)
+    inspect_calls = []
+    record_handler_calls(monkeypatch, lambda function, client, operation, params, call: inspect_calls.append(
+        operation) if function.endswith("-InspectFunction") else None)
+
+    summary = json.loads(stack.run(pcx)["output"])
+
+    assert (summary["status"], summary["reason"]) == ("rejected", reason)
+    assert "DescribeVpcPeeringConnections" in inspect_calls, "Inspect read the peering"
+    assert not {"DescribeVpcs", "AssumeRole"} & set(inspect_calls), inspect_calls
