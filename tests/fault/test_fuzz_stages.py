@@ -127,7 +127,7 @@ def build_world(spec: template.StackSpec) -> World:
     for table in tables["C"]:
         ec2.create_route(RouteTableId=table, DestinationCidrBlock=cidr["A"], VpcPeeringConnectionId=other)
     world = World(ec2, boto3.client("lambda", region_name=REGION), spec, vpcs, cidr, subnets, tables, igws, other)
-    world.baseline = routes(ec2)
+    world.baseline = routes()
     return world
 
 
@@ -158,12 +158,12 @@ def _backend() -> Any:
     return ec2_backends[ACCOUNT][REGION]
 
 
-def routes(ec2: Any = None) -> dict[tuple[str, str], tuple[str, str]]:
+def routes() -> dict[tuple[str, str], tuple[str, str]]:
     """Every route of every table in the account: (table, destination) -> (target, the whole route).
 
     Read from moto's EC2 backend, not through DescribeRouteTables: the fuzz compares every table before and
-    after every stage, and serializing them is most of an example's time. ``test_canary_...`` checks that this
-    reads what DescribeRouteTables describes."""
+    after every stage, and serializing them is most of an example's time. ``test_the_route_check_catches_...``
+    checks (a canary) that this reads what DescribeRouteTables describes."""
     found = {}
     for table in _backend().route_tables.values():
         for route in table.routes:
@@ -180,7 +180,8 @@ def target_of(entry: tuple[str, str]) -> str:
     return entry[0]
 
 
-def peering_states(ec2: Any = None) -> dict[str, str]:
+def peering_states() -> dict[str, str]:
+    """Every peering's state, from moto's backend (``vpc_pcxs``, moto/ec2/models/vpc_peering_connections.py:141)."""
     return {pcx_id: pcx._status.code for pcx_id, pcx in _backend().vpc_pcxs.items()}
 
 
@@ -398,7 +399,7 @@ def act(world: World, example: Example, pcx: str, side: dict[str, str]) -> None:
     elif what == "skip-table":
         ec2.create_tags(Resources=[table], Tags=[{"Key": SKIP, "Value": "true"}])
     elif what == "replace-our-route":
-        for (rtb, dest), entry in routes(ec2).items():
+        for (rtb, dest), entry in routes().items():
             if target_of(entry) == pcx:
                 ec2.replace_route(RouteTableId=rtb, DestinationCidrBlock=dest,
                                   GatewayId=world.igws[next(n for n, ts in world.tables.items() if rtb in ts)])
@@ -454,9 +455,9 @@ def run_example(world: World, example: Example, tally: Tally) -> None:
         function, event = function_of(state, payload)
         if example.actor[0] and example.actor[1] == state_name:
             act(world, example, pcx, side)
-        before, peerings = routes(world.ec2), peering_states(world.ec2)
+        before, peerings = routes(), peering_states()
         ok, result = invoke(world, function, event)
-        after, peerings_after = routes(world.ec2), peering_states(world.ec2)
+        after, peerings_after = routes(), peering_states()
 
         if not ok:
             assert result.get("errorType") in PROJECT_ERRORS, result
@@ -486,8 +487,8 @@ def run_example(world: World, example: Example, tally: Tally) -> None:
         if state_name in example.reruns:  # Step Functions may run a stage again: same outcome, nothing more
             again_ok, again = invoke(world, function, event)
             assert again_ok == ok and (ok or again["errorType"] == result["errorType"]), (row.name, result, again)
-            assert routes(world.ec2) == after, f"a re-run of {row.name} changed routes again"
-            assert peering_states(world.ec2) == peerings_after, f"a re-run of {row.name} changed a peering"
+            assert routes() == after, f"a re-run of {row.name} changed routes again"
+            assert peering_states() == peerings_after, f"a re-run of {row.name} changed a peering"
             tally.reruns[row.name] += 1
         if not ok:
             raise TaskFailed(result["errorType"], json.dumps(result))
@@ -502,9 +503,9 @@ def run_example(world: World, example: Example, tally: Tally) -> None:
     assert refused == must_refuse, f"{what} was {'' if refused else 'not '}refused {tally.last_reason * refused}"
     if refused:
         tally.refusals += 1
-        assert not [k for k, v in routes(world.ec2).items() if target_of(v) == pcx], \
+        assert not [k for k, v in routes().items() if target_of(v) == pcx], \
             "a refused peering got routes"
-        assert peering_states(world.ec2)[pcx] != "active" or example.active_before, "a refused peering was accepted"
+        assert peering_states()[pcx] != "active" or example.active_before, "a refused peering was accepted"
     # the failure path: the drawn state did its work but its response was lost; its Catch leads on from its input
     if example.fail_at in entered:
         state = ASL["States"][example.fail_at]
@@ -620,6 +621,8 @@ def test_the_route_check_catches_a_stage_that_changes_a_foreign_route():
         # canary: the snapshot read from moto's backend is what DescribeRouteTables describes
         assert {k: target_of(v) for k, v in routes().items()} == described_routes(world.ec2)
         assert target_of(routes()[(world.tables["A"][0], world.cidr["C"])]) == world.other_peering
+        assert peering_states() == {p["VpcPeeringConnectionId"]: p["Status"]["Code"] for p in
+                                    world.ec2.describe_vpc_peering_connections()["VpcPeeringConnections"]}
 
         original = botocore.client.BaseClient._make_api_call
 
