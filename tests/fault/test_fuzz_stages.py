@@ -23,7 +23,9 @@ route check failing when a stage touches a foreign route):
 
 The examples are counted per stage: an example *reached* a stage when the stage's function was invoked and
 did not refuse its input as malformed (it returned, or failed with an error of the stage's own logic). Each
-stage's own test asserts at least ``PER_STAGE`` of them.
+stage's own test asserts at least ``PER_STAGE`` of them. One generated run (a module fixture) feeds the
+stages' tests: an example is a whole run, so it reaches every stage on its path; a generator per stage would
+run the stages before it again for each one, several times the time for the same examples.
 """
 
 from __future__ import annotations
