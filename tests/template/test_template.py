@@ -198,12 +198,34 @@ def test_probe_template_attaches_the_function_and_tags_it_with_its_vpc():
     assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
 
 
-def test_activation_wait_is_a_bounded_poll():
-    states = ASL["States"]
-    assert states["WaitForActive"]["Type"] == "Wait" and states["WaitForActive"]["Next"] == "CheckActive"
-    assert states["IsActive"]["Default"] == "WaitForActive"
-    # the bound lives in the CheckActive function (MaxActivationChecks), which fails the run past it
-    assert template.stack_spec().functions["CheckActiveFunction"].environment["MAX_ACTIVATION_CHECKS"] == "24"
+def _cycles(states: dict) -> list[list[str]]:
+    """Every elementary cycle of a state graph (Next, Default, Choices and Catch edges)."""
+    edges = {name: {*([state["Next"]] if "Next" in state else []), *([state["Default"]] if "Default" in state else []),
+                    *(c["Next"] for c in state.get("Choices", [])), *(c["Next"] for c in state.get("Catch", []))}
+             for name, state in states.items()}
+    found: list[list[str]] = []
+
+    def walk(path: list[str]) -> None:
+        for nxt in sorted(edges[path[-1]]):
+            if nxt == path[0]:
+                found.append(path)
+            elif nxt not in path and nxt > path[0]:
+                walk([*path, nxt])
+
+    for start in sorted(states):
+        walk([start])
+    return found
+
+
+def test_every_loop_of_the_state_machine_goes_through_a_function_that_bounds_it():
+    """A loop made only of Wait, Choice and Pass states would poll forever: each one passes a Task (CheckActive
+    fails the run past MaxActivationChecks; the probe counts its attempts against maxAttempts)."""
+    graphs = [ASL["States"]] + [s["ItemProcessor"]["States"] for s in ASL["States"].values() if "ItemProcessor" in s]
+    loops = [cycle for states in graphs for cycle in _cycles(states)]
+    assert loops, "the activation wait and the probe retries are loops"
+    for states in graphs:
+        for cycle in _cycles(states):
+            assert any(states[name]["Type"] == "Task" for name in cycle), cycle
 
 
 def _statements(cfn: dict, role_logical_id: str) -> list[dict]:
