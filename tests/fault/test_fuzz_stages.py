@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -41,8 +40,6 @@ from typing import Any
 
 import boto3
 import botocore.client
-import botocore.loaders
-import botocore.session
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -538,10 +535,6 @@ def fuzz_stack(connector: Callable[..., Any] | None = None) -> Iterator[World]:
         with mock_aws(config=MOTO_CONFIG):
             spec = template.stack_spec(account_id=ACCOUNT, region=REGION)
             WORLD_SPEC[:] = [spec]
-            # each warm container's Workflow makes its own boto3 session: share botocore's model loader between
-            # them (speed only: a session still makes its own clients), or every client re-reads its JSON model
-            mp.setattr(botocore.session, "create_loader", functools.lru_cache(maxsize=None)(
-                botocore.loaders.create_loader))
             deploy.deploy(spec)
             from peering import probe
 
