@@ -115,9 +115,12 @@ def events(draw: st.DrawFn) -> tuple[dict, dict]:
     event["id"] = detail["eventID"] = f"fuzz-{next(EVENT_IDS)}"  # fresh: the same id is the same execution
     valid = draw(st.booleans())  # half the events are well-formed opt-ins, however odd their other tags and ids
     labelled_tags = draw(TAGS)
-    if valid or draw(st.booleans()):  # opt in
+    if valid:  # opt in
         good = {"key": TRIGGER, "value": draw(st.sampled_from(["true", "TRUE", " True ", "\ttrue\n", "tRuE"]))}
         labelled_tags.insert(draw(st.integers(0, len(labelled_tags))), (good, True))
+    elif draw(st.booleans()):  # the trigger key with a value that may or may not opt in
+        value, opts_in = draw(st.sampled_from(sorted(OPT_IN_VALUES.items())))
+        labelled_tags.insert(draw(st.integers(0, len(labelled_tags))), ({"key": TRIGGER, "value": value}, opts_in))
     tags = [tag for tag, _ in labelled_tags]
     if kind == "CreateTags":
         ids = draw(st.lists(st.one_of(PCX_IDS.map(lambda i: (i, True)), RESOURCE_IDS), min_size=0, max_size=5))
