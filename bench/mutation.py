@@ -1,0 +1,248 @@
+"""``python -m bench.mutation [MODULE ...]`` (``make mutate``): mutation testing of the layer's logic with mutmut.
+
+For each module (default: all of ``MODULES``) mutmut 3 mutates ``layers/peering/peering/<module>.py`` and runs, for
+each mutant, the tests of that module's subset that reach the mutated function. The results replace that module's
+section of bench/mutation.md (killed/survived counts, run time, commit, and every surviving mutant with either the
+reason it is equivalent, from ``EQUIVALENT``, or "unexplained"); the other modules' sections are kept, so
+``python -m bench.mutation plan`` re-measures one module.
+
+Why a staging directory: mutmut names a mutant after its file's path relative to the working directory and
+expects the tests to import it under that name, so ``layers/peering/peering/plan.py`` would be the module
+``layers.peering.peering.plan`` while the tests import ``peering.plan``. ``.mutmut/<module>/`` holds symbolic
+links to the layer package (as ``peering``), ``tests`` and ``events`` and a pyproject.toml with the mutmut and
+pytest settings; mutmut copies them into ``.mutmut/<module>/mutants/`` and runs pytest there, one worker
+(``--max-children 1``: the machine is shared). Each run starts from an empty staging directory, so every figure
+comes from the code as it is now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "mutation.md"
+STAGING = ROOT / ".mutmut"
+LAYER = ROOT / "layers" / "peering" / "peering"
+GOAL = 0.90
+
+# Module -> the tests that exercise it. The fast subsets (tests/unit, tests/functional): mutmut first runs the
+# whole subset once to learn which test reaches which function, then runs only those tests for each mutant.
+MODULES: dict[str, list[str]] = {
+    "plan": ["tests/unit/test_plan.py", "tests/unit/test_plan_rules.py", "tests/unit/test_flows.py"],
+    "analysis": ["tests/unit/test_analysis.py", "tests/unit/test_flows.py", "tests/unit/test_dataplane_layout.py"],
+    "once": ["tests/unit/test_lease.py"],
+    "cleanup": ["tests/unit/test_runs_sweeper_cleanup.py"],
+    "sweeper": ["tests/unit/test_runs_sweeper_cleanup.py"],
+    "service": ["tests/unit/test_config_and_summary.py", "tests/functional/test_handlers.py"],
+}
+
+# Surviving mutants that no test can kill because the mutant behaves as the original does.
+# mutant name -> (the mutated line as mutmut shows it, why it is equivalent). The line is checked: when the
+# function changes, mutmut renumbers its mutants, the line no longer matches, and the survivor is reported as
+# unexplained until this table is brought up to date.
+EQUIVALENT: dict[str, tuple[str, str]] = {}
+
+KILLED = {"killed", "timeout", "caught by type check"}
+
+
+@dataclass
+class Outcome:
+    module: str
+    tests: list[str]
+    seconds: float
+    commit: str
+    date: str
+    statuses: dict[str, str] = field(default_factory=dict)
+    diffs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def killed(self) -> int:
+        return sum(status in KILLED for status in self.statuses.values())
+
+    @property
+    def not_killed(self) -> list[str]:
+        return sorted((name for name, status in self.statuses.items() if status not in KILLED), key=_natural)
+
+
+def _natural(name: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _mutmut() -> str:
+    script = Path(sys.executable).parent / "mutmut"
+    if not script.exists():
+        raise SystemExit(f"mutmut is not installed next to {sys.executable}: install the dev extra (pyproject.toml)")
+    return str(script)
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _pyproject(module: str, tests: list[str]) -> str:
+    pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    pytest_options = {key: value for key, value in pytest_options.items() if key != "testpaths"}
+    mutmut = {
+        "source_paths": ["peering"],
+        "only_mutate": [f"peering/{module}.py"],
+        "pytest_add_cli_args_test_selection": tests,
+        "pytest_add_cli_args": ["-p", "no:cacheprovider"],
+        "also_copy": ["events"],
+        "use_git_change_detection": False,
+    }
+    lines = ["[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in mutmut.items()]
+    lines += ["", "[tool.pytest.ini_options]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in pytest_options.items()]
+    return "\n".join(lines) + "\n"
+
+
+def stage(module: str, tests: list[str]) -> Path:
+    where = STAGING / module
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    (where / "peering").symlink_to(LAYER)
+    (where / "tests").symlink_to(ROOT / "tests")
+    (where / "events").symlink_to(ROOT / "events")
+    (where / "pyproject.toml").write_text(_pyproject(module, tests))
+    return where
+
+
+def run_module(module: str) -> Outcome:
+    tests = MODULES[module]
+    where = stage(module, tests)
+    # Only the tooling from this tree on the path: the layer must come from mutmut's mutated copy.
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "tools"))
+    started = time.monotonic()
+    with (where / "run.log").open("w") as log:  # mutmut's progress, readable while it runs
+        run = subprocess.run([_mutmut(), "run", "--max-children", "1"], cwd=where, env=env, stdout=log,
+                             stderr=subprocess.STDOUT)
+    seconds = time.monotonic() - started
+    if run.returncode != 0:
+        raise SystemExit(f"mutmut run failed for {module} (exit {run.returncode}); see {where / 'run.log'}")
+    listing = subprocess.run([_mutmut(), "results", "--all", "true"], cwd=where, env=env, capture_output=True,
+                             text=True, check=True).stdout
+    outcome = Outcome(module, tests, seconds, _git("rev-parse", "--short", "HEAD"),
+                      datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    for line in listing.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and name.startswith(f"peering.{module}."):
+            outcome.statuses[name] = status
+    if not outcome.statuses:
+        raise SystemExit(f"mutmut reported no mutants for {module}; see {where / 'run.log'}")
+    for name in outcome.not_killed:
+        shown = subprocess.run([_mutmut(), "show", name], cwd=where, env=env, capture_output=True, text=True,
+                               check=True).stdout
+        outcome.diffs[name] = "\n".join(line for line in shown.splitlines()[1:]
+                                        if line.startswith(("-", "+", "@")) and not line.startswith(("---", "+++")))
+    return outcome
+
+
+def _mutated_line(diff: str) -> str:
+    added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+")]
+    return added[0] if added else ""
+
+
+def explanation(name: str, diff: str) -> str | None:
+    line, why = EQUIVALENT.get(name, ("", ""))
+    return why if line and line == _mutated_line(diff) else None
+
+
+def section(outcome: Outcome) -> str:
+    total = len(outcome.statuses)
+    share = outcome.killed / total
+    others: dict[str, int] = {}
+    for status in outcome.statuses.values():
+        if status not in KILLED:
+            others[status] = others.get(status, 0) + 1
+    lines = [f"## {outcome.module}", "",
+             f"<!-- module:{outcome.module} killed={outcome.killed} total={total} seconds={outcome.seconds:.0f} "
+             f"commit={outcome.commit} -->",
+             f"`layers/peering/peering/{outcome.module}.py` at `{outcome.commit}`, {outcome.date}: "
+             f"**{outcome.killed} of {total} killed ({share:.1%})**"
+             + (", " + ", ".join(f"{count} {status}" for status, count in sorted(others.items())) if others else "")
+             + f"; mutmut run {outcome.seconds:.0f} s over " + ", ".join(f"`{t}`" for t in outcome.tests) + ".", ""]
+    for name in outcome.not_killed:
+        diff = outcome.diffs.get(name, "")
+        why = explanation(name, diff)
+        status = outcome.statuses[name]
+        lines += [f"- `{name}` ({status}): " + (f"equivalent: {why}" if why else "**unexplained**"), "",
+                  "  ```diff"] + [f"  {line}" for line in diff.splitlines()] + ["  ```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+HEADER = """# Mutation testing
+
+Written by `make mutate` (`python -m bench.mutation [MODULE ...]`; `make mutate MODULES=plan` re-measures one
+module and keeps the others' sections). mutmut {version} mutates each function of the module (operators,
+comparisons, constants, strings, arguments, return values) and runs the tests that reach it; a mutant is
+*killed* when a test fails (or it times out). Goal: at least {goal:.0%} killed per module, and every mutant that
+survives is either killed by a new test or explained below as equivalent (it behaves as the original does).
+
+| module | killed | mutants | killed % | not killed | unexplained | run time | commit |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+"""
+
+
+def _read_sections() -> dict[str, str]:
+    if not RESULTS.exists():
+        return {}
+    sections: dict[str, str] = {}
+    for chunk in re.split(r"(?m)^(?=## )", RESULTS.read_text()):
+        match = re.match(r"## (\w+)\n", chunk)
+        if match and match.group(1) in MODULES:
+            sections[match.group(1)] = chunk.rstrip() + "\n"
+    return sections
+
+
+def write(outcomes: list[Outcome]) -> None:
+    sections = _read_sections()
+    for outcome in outcomes:
+        sections[outcome.module] = section(outcome)
+    from importlib.metadata import version
+    text = HEADER.format(version=version("mutmut"), goal=GOAL)
+    for module in MODULES:
+        chunk = sections.get(module)
+        if chunk is None:
+            text += f"| {module} | | | not measured | | | | |\n"
+            continue
+        meta = dict(re.findall(r"(\w+)=(\S+)", re.search(r"<!-- module:(.*?) -->", chunk).group(1)))
+        killed, total = int(meta["killed"]), int(meta["total"])
+        unexplained = chunk.count("**unexplained**")
+        text += (f"| {module} | {killed} | {total} | {killed / total:.1%} | {total - killed} | {unexplained} "
+                 f"| {meta['seconds']} s | `{meta['commit']}` |\n")
+    text += "\n" + "\n".join(sections[module] for module in MODULES if module in sections)
+    RESULTS.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.mutation", description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"default: all of {', '.join(MODULES)}")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.modules if name not in MODULES]
+    if unknown:
+        print(f"error: unknown module {', '.join(unknown)}; choose from {', '.join(MODULES)}.", file=sys.stderr)
+        return 2
+    outcomes = []
+    for module in args.modules or list(MODULES):
+        print(f"==> mutmut: {module} ({', '.join(MODULES[module])})", flush=True)
+        outcome = run_module(module)
+        outcomes.append(outcome)
+        write(outcomes)
+        print(f"    {outcome.killed} of {len(outcome.statuses)} killed, {outcome.seconds:.0f} s", flush=True)
+    below = [o.module for o in outcomes if o.killed / len(o.statuses) < GOAL]
+    return 1 if below else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
