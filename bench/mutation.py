@@ -41,7 +41,7 @@ GOAL = 0.90
 MODULES: dict[str, list[str]] = {
     "plan": ["tests/unit/test_plan.py", "tests/unit/test_plan_rules.py", "tests/unit/test_flows.py"],
     "analysis": ["tests/unit/test_analysis.py", "tests/unit/test_flows.py", "tests/unit/test_dataplane_layout.py"],
-    "once": ["tests/unit/test_lease.py"],
+    "once": ["tests/unit/test_lease.py", "tests/unit/test_once.py"],
     "cleanup": ["tests/unit/test_runs_sweeper_cleanup.py"],
     "sweeper": ["tests/unit/test_runs_sweeper_cleanup.py"],
     "service": ["tests/unit/test_config_and_summary.py", "tests/functional/test_handlers.py"],
@@ -130,22 +130,36 @@ def run_module(module: str) -> Outcome:
     seconds = time.monotonic() - started
     if run.returncode != 0:
         raise SystemExit(f"mutmut run failed for {module} (exit {run.returncode}); see {where / 'run.log'}")
-    listing = subprocess.run([_mutmut(), "results", "--all", "true"], cwd=where, env=env, capture_output=True,
-                             text=True, check=True).stdout
-    outcome = Outcome(module, tests, seconds, _git("rev-parse", "--short", "HEAD"),
+    dirty = _git("status", "--porcelain", "--", "layers", "tests")
+    outcome = Outcome(module, tests, seconds, _git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else ""),
                       datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
-    for line in listing.splitlines():
-        name, sep, status = line.strip().rpartition(": ")
-        if sep and name.startswith(f"peering.{module}."):
-            outcome.statuses[name] = status
+    # One process reads every verdict and every survivor's diff through mutmut's own readers (as `mutmut
+    # results` and `mutmut show` do, without a process per mutant).
+    read = subprocess.run([sys.executable, "-c", _READ_RESULTS, f"peering/{module}.py"], cwd=where, env=env,
+                          capture_output=True, text=True, check=True)
+    for name, (status, diff) in json.loads(read.stdout).items():
+        outcome.statuses[name] = status
+        if diff is not None:
+            outcome.diffs[name] = "\n".join(line for line in diff.splitlines()
+                                            if line.startswith(("-", "+", "@")) and not line.startswith(("---", "+++")))
     if not outcome.statuses:
         raise SystemExit(f"mutmut reported no mutants for {module}; see {where / 'run.log'}")
-    for name in outcome.not_killed:
-        shown = subprocess.run([_mutmut(), "show", name], cwd=where, env=env, capture_output=True, text=True,
-                               check=True).stdout
-        outcome.diffs[name] = "\n".join(line for line in shown.splitlines()[1:]
-                                        if line.startswith(("-", "+", "@")) and not line.startswith(("---", "+++")))
     return outcome
+
+
+_READ_RESULTS = """
+import json, sys
+from mutmut.mutation.data import SourceFileMutationData
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.stats import status_by_exit_code
+data = SourceFileMutationData(path=sys.argv[1])
+data.load()
+out = {}
+for name, code in data.exit_code_by_key.items():
+    status = status_by_exit_code[code]
+    out[name] = [status, None if status == "killed" else get_diff_for_mutant(name, path=data.path)]
+print(json.dumps(out))
+"""
 
 
 def _mutated_line(diff: str) -> str:

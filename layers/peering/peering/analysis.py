@@ -715,7 +715,7 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
     verdict = _sg_admits(snapshot, dst_groups, False, number, port, src.peer, src.groups, references_apply, across)
     groups = _groups_text(snapshot, dst_groups) if dst_groups else "no security group"
     if not verdict.admitted:
-        verb = "does" if len(dst_groups) == 1 else "do"
+        verb = "do" if len(dst_groups) > 1 else "does"  # "no security group ... does not admit"
         whole = "all of " if src.peer.num_addresses > 1 else ""
         detail = "; ".join(d for d in (verdict.by, verdict.note) if d)
         return walk.block("sg-ingress", ",".join(dst_groups) or interface.interface_id, (
