@@ -40,7 +40,8 @@ GOAL = 0.90
 # whole subset once to learn which test reaches which function, then runs only those tests for each mutant.
 MODULES: dict[str, list[str]] = {
     "plan": ["tests/unit/test_plan.py", "tests/unit/test_plan_rules.py", "tests/unit/test_flows.py"],
-    "analysis": ["tests/unit/test_analysis.py", "tests/unit/test_flows.py", "tests/unit/test_dataplane_layout.py"],
+    "analysis": ["tests/unit/test_analysis.py", "tests/unit/test_analysis_sentences.py", "tests/unit/test_flows.py",
+                 "tests/unit/test_dataplane_layout.py"],
     "once": ["tests/unit/test_lease.py", "tests/unit/test_once.py"],
     "cleanup": ["tests/unit/test_runs_sweeper_cleanup.py"],
     "sweeper": ["tests/unit/test_runs_sweeper_cleanup.py"],
@@ -123,6 +124,8 @@ def run_module(module: str) -> Outcome:
     where = stage(module, tests)
     # Only the tooling from this tree on the path: the layer must come from mutmut's mutated copy.
     env = dict(os.environ, PYTHONPATH=str(ROOT / "tools"))
+    dirty = _git("status", "--porcelain", "--", "layers", "tests")
+    commit = _git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else "")
     started = time.monotonic()
     with (where / "run.log").open("w") as log:  # mutmut's progress, readable while it runs
         run = subprocess.run([_mutmut(), "run", "--max-children", "1"], cwd=where, env=env, stdout=log,
@@ -130,8 +133,7 @@ def run_module(module: str) -> Outcome:
     seconds = time.monotonic() - started
     if run.returncode != 0:
         raise SystemExit(f"mutmut run failed for {module} (exit {run.returncode}); see {where / 'run.log'}")
-    dirty = _git("status", "--porcelain", "--", "layers", "tests")
-    outcome = Outcome(module, tests, seconds, _git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else ""),
+    outcome = Outcome(module, tests, seconds, commit,
                       datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     # One process reads every verdict and every survivor's diff through mutmut's own readers (as `mutmut
     # results` and `mutmut show` do, without a process per mutant).

@@ -291,3 +291,210 @@ def test_a_source_in_the_other_family_uses_its_own_address_of_the_destinations_f
     bare = replace(snap, subnets={**snap.subnets, "subnet-a": Subnet("subnet-a", "vpc-a", "10.6.1.0/24")})
     assert analyze(bare, ipv4_only, "fd00:7:1::20", 22, PCX).reason == (
         "subnet subnet-a of the probe has no IPv6 block.")
+
+
+# -- the security group rules' semantics ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule, port, admitted", [
+    (SgRule("tcp", 20, 30, ("10.6.0.0/16",)), 22, True),  # a port range holds every port in it
+    (SgRule("tcp", 0, 20, ("10.6.0.0/16",)), 22, False),  # ... and no other, from port 0 too
+    (SgRule("tcp", -1, -1, ("10.6.0.0/16",)), 22, True),  # -1: all ports
+    (SgRule("tcp", None, None, ("10.6.0.0/16",)), 22, True),  # no ports given: all ports
+    (SgRule("icmp", 8, -1, ("10.6.0.0/16",)), 8, True),  # ICMP: from_port is the type
+    (SgRule("icmp", 0, -1, ("10.6.0.0/16",)), 8, False),  # echo reply (0) is not echo (8)
+    (SgRule("icmp", -1, -1, ("10.6.0.0/16",)), 8, True),  # any type
+    (SgRule("icmp", None, None, ("10.6.0.0/16",)), 8, True),
+])
+def test_security_group_rules_admit_their_ports_or_icmp_types_and_no_others(rule, port, admitted):
+    protocol = "icmp" if rule.protocol == "icmp" else "tcp"
+    snap = with_group(with_acl(with_acl(world(), "acl-a", False, AclEntry(100, False, "-1", True, "0.0.0.0/0")),
+                               "acl-b", True, AclEntry(100, True, "-1", True, "0.0.0.0/0")),
+                      "sg-b", ingress=(SgRule("udp", 53, 53, ("10.6.0.0/16",)), rule))
+    result = analyze(snap, Endpoint("a", "subnet-a", ("sg-a",), IP_A), IP_B, port, PCX, protocol=protocol)
+    assert result.reachable is admitted, result.reason
+
+
+def test_egress_rules_of_a_port_or_a_referenced_group_admit_the_flow():
+    by_port = with_group(world(), "sg-a", egress=(SgRule("tcp", 22, 22, ("10.7.0.0/16",)),))
+    assert run(by_port).reachable
+    by_group = run(with_group(world(), "sg-a", egress=(SgRule("-1", group_ids=("sg-b",)),)))
+    assert by_group.reachable and by_group.hops[3].sentence.endswith("(its rule referencing sg-b).")
+    across = run(with_peering(with_group(world(), "sg-a", egress=(SgRule("-1", group_ids=("sg-b",)),)),
+                              accepter_region="eu-west-1"))
+    assert across.reason == ("security group sg-a (app-a) of instance i-a (10.6.1.10) does not admit tcp/22 to "
+                             "10.7.1.20 (its rule referencing sg-b does not apply across the inter-region peering "
+                             "pcx-ab).")
+
+
+def test_a_rule_referencing_groups_the_peer_is_not_in_names_them_all():
+    snap = with_group(world(), "sg-b", ingress=(SgRule("tcp", 22, 22, group_ids=("sg-x", "sg-y")),))
+    assert run(snap).reason == ("security group sg-b (app-b) of instance i-b (10.7.1.20) does not admit tcp/22 from "
+                                "10.6.1.10 (10.6.1.10 is not in sg-x, sg-y, the group its rule references).")
+
+
+def test_what_a_subnet_source_leaves_uncovered_is_listed_piece_by_piece_in_address_order():
+    snap = with_group(world(), "sg-b", ingress=(SgRule("tcp", 22, 22, ("10.6.1.64/26",)),))
+    result = analyze(snap, endpoint_for_subnet(snap, "subnet-a", ("sg-a",)), IP_B, 22, PCX)
+    assert result.reason.endswith("does not admit tcp/22 from all of 10.6.1.0/24 (10.6.1.0/26, 10.6.1.128/25 is "
+                                  "not covered).")
+
+
+def test_groups_missing_from_the_snapshot_or_unnamed_are_named_by_id():
+    snap = world()
+    snap = replace(snap, security_groups={**snap.security_groups,
+                                          "sg-b": replace(snap.security_groups["sg-b"], name="")},
+                   interfaces=(snap.interfaces[0], replace(snap.interfaces[1], security_group_ids=("sg-b", "sg-gone"))))
+    result = run(snap)
+    assert result.reachable
+    assert result.hops[5].sentence.startswith("security groups sg-b, sg-gone of instance i-b (10.7.1.20) admit")
+
+
+# -- routes ---------------------------------------------------------------------------------------------------
+
+
+def test_route_destinations_that_are_not_cidrs_are_passed_over():
+    snap = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("pl-0123456789abcdef0", "vpce-1"), TO_B)
+    assert run(snap).reachable
+
+
+def test_a_blackhole_to_the_peering_itself_drops_the_traffic():
+    snap = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", PCX, "blackhole"))
+    assert run(snap).reason == ("route table rtb-a of subnet-a (VPC A) drops traffic to 10.7.1.20: its best match "
+                                "10.7.0.0/16 is a blackhole route (its target pcx-ab no longer exists).")
+    untargeted = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", None, "blackhole"))
+    assert run(untargeted).reason == ("route table rtb-a of subnet-a (VPC A) drops traffic to 10.7.1.20: its best "
+                                      "match 10.7.0.0/16 is a blackhole route.")
+
+
+def test_a_route_without_a_target_and_any_peering_asked_read_as_such():
+    snap = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", None))
+    assert run(snap, peering_id=None).reason == (
+        "route table rtb-a of subnet-a (VPC A) has no route to 10.7.0.0/16 through a peering connection: its best "
+        "match 10.7.0.0/16 sends 10.7.1.20 to an unknown target.")
+
+
+def test_a_more_specific_route_elsewhere_names_the_route_it_beats():
+    snap = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("0.0.0.0/0", "nat-1"), TO_B,
+                       RouteInfo("10.7.1.0/24", "tgw-1"))
+    assert run(snap).reason == ("route table rtb-a of subnet-a (VPC A) sends 10.7.1.20 to tgw-1 through its more "
+                                "specific route 10.7.1.0/24, which beats the route 10.7.0.0/16 to pcx-ab.")
+
+
+def test_a_subnet_wide_route_back_reads_every_route_that_takes_part_of_it():
+    source = Endpoint("subnet subnet-a", "subnet-a", ("sg-a",))
+    split = with_routes(world(), "rtb-b", LOCAL_B, RouteInfo("10.6.1.0/25", PCX), RouteInfo("10.6.1.128/25", PCX))
+    assert analyze(split, source, IP_B, 22, PCX).hops[2].sentence == (
+        "route table rtb-b of subnet-b (VPC B) sends 10.6.1.0/24 back to pcx-ab (route 10.6.1.0/25, 10.6.1.128/25).")
+    partial = with_routes(world(), "rtb-b", LOCAL_B, RouteInfo("10.6.1.64/26", PCX), RouteInfo("10.6.1.192/26", PCX))
+    assert analyze(partial, source, IP_B, 22, PCX).reason == (
+        "route table rtb-b of subnet-b (VPC B) has no route back to 10.6.1.0/26, 10.6.1.128/26, part of 10.6.1.0/24.")
+    elsewhere = with_routes(world(), "rtb-b", LOCAL_B, TO_A, RouteInfo("10.6.1.0/25", "tgw-1"))
+    assert analyze(elsewhere, source, IP_B, 22, PCX).reason == (
+        "route table rtb-b of subnet-b (VPC B) has no route back to 10.6.0.0/16 through pcx-ab: its route for part of "
+        "it, 10.6.1.0/25 sends 10.6.1.0/24 to tgw-1.")
+
+
+def test_without_the_vpcs_blocks_a_missing_route_names_the_address_or_the_subnet():
+    snap = replace(with_routes(with_routes(world(), "rtb-a", LOCAL_A), "rtb-b", LOCAL_B), vpc_cidrs={})
+    assert run(snap).reason == "route table rtb-a of subnet-a (VPC A) has no route to 10.7.1.20."
+    source = Endpoint("subnet subnet-a", "subnet-a", ("sg-a",))
+    back = with_routes(replace(world(), vpc_cidrs={}), "rtb-b", LOCAL_B)
+    assert analyze(back, source, IP_B, 22, PCX).reason == (
+        "route table rtb-b of subnet-b (VPC B) has no route back to 10.6.1.0/24.")
+
+
+def test_tables_and_acls_of_subnets_the_snapshot_does_not_hold_are_none():
+    assert world().route_table_of("subnet-unknown") is None
+    assert world().network_acl_of("subnet-unknown") is None
+
+
+# -- where the destination is -------------------------------------------------------------------------------
+
+
+def overlapping(snap: Snapshot) -> Snapshot:
+    """VPC C reuses B's range; its subnet sorts first. The peering joins A and B only."""
+    return replace(snap, subnets={"subnet-0c": Subnet("subnet-0c", "vpc-c", "10.7.1.0/24"), **snap.subnets},
+                   vpc_names={**snap.vpc_names, "vpc-c": "C"})
+
+
+def test_with_overlapping_vpcs_an_address_without_an_interface_is_looked_for_across_the_peering():
+    assert run(overlapping(world()), dst_ip="10.7.1.99").reason == (
+        "no network interface in subnet-b (VPC B) has the address 10.7.1.99.")
+
+
+def test_an_interface_decides_the_destinations_subnet_even_where_vpcs_overlap():
+    snap = overlapping(world())
+    snap = replace(snap, interfaces=(*snap.interfaces,
+                                     Interface("eni-c", "subnet-0c", "vpc-c", ("10.7.1.30",), (), None, "in-use")))
+    assert run(snap, dst_ip="10.7.1.30").reason == "peering pcx-ab joins VPC A and VPC B, not VPC A and VPC C."
+
+
+def test_an_address_in_no_subnet_is_placed_in_the_peered_vpc_to_name_its_block():
+    snap = with_routes(world(), "rtb-a", LOCAL_A)
+    assert run(snap, dst_ip="10.7.200.1").reason == "route table rtb-a of subnet-a (VPC A) has no route to 10.7.0.0/16."
+
+
+def test_a_peering_that_leaves_out_the_source_and_an_unknown_far_side_say_so():
+    snap = with_peering(world(), requester_vpc="vpc-c", accepter_vpc="vpc-d")
+    assert run(snap, dst_ip="10.7.200.1", peering_id=None).reason == (
+        "peering pcx-ab joins vpc-c and vpc-d, not VPC A and ?.")
+
+
+def test_an_interface_without_an_instance_is_named_by_its_id_and_vpcs_named_vpc_keep_their_name():
+    snap = world()
+    snap = replace(snap, interfaces=(snap.interfaces[0], replace(snap.interfaces[1], instance_id=None,
+                                                                 state="in-use")),
+                   vpc_names={"vpc-a": "A", "vpc-b": "shared-VPC"})
+    result = run(snap)
+    well_formed(result)
+    assert result.hops[4].sentence == "eni-b (10.7.1.20) is in-use."
+    assert result.hops[1].sentence == "peering pcx-ab between VPC A and shared-VPC is active (in one region)."
+
+
+def test_a_source_address_of_the_other_family_without_an_interface_has_no_address_to_use():
+    result = analyze(world(), Endpoint("the probe", "subnet-a", ("sg-a",), "fd00:6:1::10"), IP_B, 22, PCX)
+    well_formed(result)
+    assert (result.blocked_by.kind, result.blocked_by.component) == ("source", "subnet-a")
+    assert result.reason == "the probe has no IPv4 address to reach a IPv4 destination from."
+
+
+def test_a_subnet_wide_ipv6_source_uses_the_subnets_ipv6_block():
+    snap = world()
+    snap = replace(snap, subnets={"subnet-a": replace(snap.subnets["subnet-a"], ipv6_cidr="fd00:6:1::/64"),
+                                  "subnet-b": replace(snap.subnets["subnet-b"], ipv6_cidr="fd00:7:1::/64")},
+                   interfaces=(snap.interfaces[0], replace(snap.interfaces[1], ips=(IP_B, "fd00:7:1::20"))))
+    snap = with_routes(with_routes(snap, "rtb-a", LOCAL_A, RouteInfo("fd00:7::/32", PCX)), "rtb-b", LOCAL_B,
+                       RouteInfo("fd00:6::/32", PCX))
+    snap = with_group(snap, "sg-b", ingress=(SgRule("tcp", 22, 22, ("fd00:6::/32",)),))
+    result = analyze(snap, Endpoint("subnet subnet-a", "subnet-a", ("sg-a",)), "fd00:7:1::20", 22, PCX)
+    assert result.reachable, result.reason
+    assert "sends fd00:6:1::/64 back to pcx-ab" in result.hops[2].sentence
+
+
+# -- network ACL sentences ---------------------------------------------------------------------------------------
+
+
+def test_denied_reply_ports_are_listed_in_numeric_order_and_a_single_port_alone():
+    gaps = with_acl(world(), "acl-b", True, AclEntry(100, True, "6", True, "0.0.0.0/0", 1024, 8999),
+                    AclEntry(110, True, "6", True, "0.0.0.0/0", 10000, 19999))
+    assert run(gaps).reason == ("network ACL acl-b of subnet-b (VPC B) does not let replies out to 10.6.1.10 on "
+                                "tcp/9000-9999, 20000-65535 (no rule allows it, so rule * denies it), but replies go "
+                                "to the client's ephemeral port, anywhere in 1024-65535.")
+    one = with_acl(world(), "acl-b", True, AclEntry(100, True, "6", True, "0.0.0.0/0", 1024, 4999),
+                   AclEntry(110, True, "6", True, "0.0.0.0/0", 5001, 65535))
+    assert "on tcp/5000 (no rule allows it" in run(one).reason
+
+
+def test_the_ranges_an_acl_denies_are_listed_in_address_order():
+    snap = with_acl(world(), "acl-b", False, AclEntry(100, False, "-1", True, "10.6.1.0/26"),
+                    AclEntry(110, False, "-1", True, "10.6.1.128/26"))
+    result = analyze(snap, endpoint_for_subnet(snap, "subnet-a", ("sg-a",)), IP_B, 22, PCX)
+    assert result.reason == ("network ACL acl-b of subnet-b (VPC B) denies tcp/22 in from 10.6.1.0/24 (for "
+                             "10.6.1.64/26, 10.6.1.192/26) (no rule allows it, so rule * denies it).")
+
+
+def test_several_allow_rules_that_together_admit_are_all_named():
+    snap = with_acl(world(), "acl-b", True, AclEntry(100, True, "6", True, "0.0.0.0/0", 1024, 30000),
+                    AclEntry(110, True, "6", True, "0.0.0.0/0", 30001, 65535))
+    assert run(snap).hops[8].sentence.endswith("on tcp/1024-65535 (rule 100, rule 110).")
