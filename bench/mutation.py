@@ -43,8 +43,8 @@ MODULES: dict[str, list[str]] = {
     "analysis": ["tests/unit/test_analysis.py", "tests/unit/test_analysis_sentences.py", "tests/unit/test_flows.py",
                  "tests/unit/test_dataplane_layout.py"],
     "once": ["tests/unit/test_lease.py", "tests/unit/test_once.py"],
-    "cleanup": ["tests/unit/test_runs_sweeper_cleanup.py"],
-    "sweeper": ["tests/unit/test_runs_sweeper_cleanup.py"],
+    "cleanup": ["tests/unit/test_runs_sweeper_cleanup.py", "tests/unit/test_cleanup_sweep.py"],
+    "sweeper": ["tests/unit/test_runs_sweeper_cleanup.py", "tests/unit/test_cleanup_sweep.py"],
     "service": ["tests/unit/test_config_and_summary.py", "tests/functional/test_handlers.py"],
 }
 
