@@ -173,3 +173,85 @@ def test_an_execution_contended_beyond_the_attempts_yields_and_changes_nothing()
     assert inspection.decision == DUPLICATE
     assert inspection.reason == (f"The lease of {PCX} changed hands {once.ATTEMPTS} times while it was being taken, "
                                  "so this execution changes nothing.")
+
+
+# -- the less travelled paths ---------------------------------------------------------------------------------
+
+
+def test_a_redelivered_trigger_with_another_input_while_its_execution_runs_starts_nothing(aws):
+    """Step Functions refuses a running name with a different input (ExecutionAlreadyExists); the execution
+    keeps the lease and is named (moto/stepfunctions/models.py:186-202 answers as AWS does)."""
+    sfn, leases, machine = aws
+    first = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW)
+    again = once.start_once(sfn, leases, machine, PCX, {**TRIGGER, "eventTime": "2026-01-01T00:00:09Z"}, now=NOW + 5)
+    name = execution_name(PCX, "event-1")
+    assert again.model_dump() == {"peering_id": PCX, "started": False, "execution_arn": first.execution_arn,
+                                  "reason": f"Execution {name} is already handling {PCX}."}
+    assert held(leases)["executionName"] == name
+
+
+def test_an_execution_that_exists_by_name_but_is_no_longer_described_reads_as_gone(aws):
+    """Closed executions are kept for a while only: StartExecution may refuse a name that DescribeExecution no
+    longer knows (AWS's answers, stubbed)."""
+    from botocore.stub import Stubber
+
+    _, leases, machine = aws
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    name = execution_name(PCX, "event-1")
+    with Stubber(sfn) as stub:
+        stub.add_client_error("start_execution", "ExecutionAlreadyExists")
+        stub.add_client_error("describe_execution", "ExecutionDoesNotExist")
+        result = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW)
+    assert not result.started and result.reason == f"Execution {name} already ran for this trigger (gone)."
+    assert held(leases) is None
+
+
+def test_a_trigger_without_fields_starts_the_manual_execution_with_empty_fields(aws):
+    sfn, leases, machine = aws
+    result = once.start_once(sfn, leases, machine, PCX, {}, now=NOW)
+    described = sfn.describe_execution(executionArn=result.execution_arn)
+    assert described["name"] == f"{PCX}-manual"
+    assert json.loads(described["input"])["trigger"] == {"eventName": "", "eventId": "", "eventTime": ""}
+    assert held(leases)["trigger"] == ""
+
+
+def test_without_a_time_given_the_lease_is_taken_now(aws):
+    import time
+
+    sfn, leases, machine = aws
+    before = int(time.time())
+    once.start_once(sfn, leases, machine, PCX, TRIGGER)
+    assert before <= int(held(leases)["acquiredAt"]) <= int(time.time())
+    leases.release(PCX, execution_name=execution_name(PCX, "event-1"))
+    arn = sfn.start_execution(stateMachineArn=machine, name=f"{PCX}-by-hand", input="{}")["executionArn"]
+    assert once.claimed_elsewhere(sfn, leases, WorkflowState(peering_id=PCX, execution_arn=arn)) is None
+    lease = held(leases)
+    assert before <= int(lease["acquiredAt"]) <= int(time.time()) and lease["trigger"] == ""
+
+
+def test_a_holder_the_table_does_not_name_is_written_over_again(aws):
+    """An endpoint that does not return the failed item (ALL_OLD) leaves the holder unknown: claim writes
+    again, as a fresh take (not a compare-and-swap on a token it never saw)."""
+    from botocore.stub import ANY, Stubber
+
+    sfn, _, _ = aws
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    lease = once.new_lease(PCX, f"arn:aws:states:{REGION}:123456789012:execution:peering:{PCX}-x", NOW, "")
+    with Stubber(dynamodb) as stub:
+        stub.add_client_error("put_item", "ConditionalCheckFailedException")
+        stub.add_response("put_item", {}, {"TableName": "leases", "Item": ANY, "ConditionExpression": ANY,
+                                           "ExpressionAttributeValues": ANY,
+                                           "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})
+        assert once.claim(sfn, LeaseTable(dynamodb, "leases"), lease, NOW) is None
+
+
+class _ReleaseFails(LeaseTable):
+    def release(self, peering_id, *, execution_name=None, token=None):
+        raise AwsCallFailed("Releasing the lease failed with InternalError.")
+
+
+def test_a_failed_start_raises_its_own_error_even_when_giving_the_lease_back_fails(aws):
+    sfn, leases, machine = aws
+    failing = _ReleaseFails(leases.client, leases.table_name)
+    with pytest.raises(AwsCallFailed, match="Starting the workflow failed"):
+        once.start_once(sfn, failing, machine.replace(":peering", ":no-such-machine"), PCX, TRIGGER, now=NOW)
