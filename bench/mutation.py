@@ -133,8 +133,19 @@ def run_module(module: str) -> Outcome:
     seconds = time.monotonic() - started
     if run.returncode != 0:
         raise SystemExit(f"mutmut run failed for {module} (exit {run.returncode}); see {where / 'run.log'}")
-    outcome = Outcome(module, tests, seconds, commit,
-                      datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    (where / "run.json").write_text(json.dumps({"tests": tests, "seconds": seconds, "commit": commit,
+                                                "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}))
+    return read_module(module)
+
+
+def read_module(module: str) -> Outcome:
+    """The verdicts of the last run of ``module`` (its staging directory), without running anything."""
+    where = STAGING / module
+    if not (where / "run.json").exists():
+        raise SystemExit(f"{module} has no finished run in {where}: run `python -m bench.mutation {module}` first")
+    meta = json.loads((where / "run.json").read_text())
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "tools"))
+    outcome = Outcome(module, meta["tests"], meta["seconds"], meta["commit"], meta["date"])
     # One process reads every verdict and every survivor's diff through mutmut's own readers (as `mutmut
     # results` and `mutmut show` do, without a process per mutant).
     read = subprocess.run([sys.executable, "-c", _READ_RESULTS, f"peering/{module}.py"], cwd=where, env=env,
@@ -244,6 +255,8 @@ def write(outcomes: list[Outcome]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.mutation", description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"default: all of {', '.join(MODULES)}")
+    parser.add_argument("--report", action="store_true",
+                        help="rewrite bench/mutation.md from the last runs (e.g. after explaining a survivor)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.modules if name not in MODULES]
     if unknown:
@@ -252,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = []
     for module in args.modules or list(MODULES):
         print(f"==> mutmut: {module} ({', '.join(MODULES[module])})", flush=True)
-        outcome = run_module(module)
+        outcome = read_module(module) if args.report else run_module(module)
         outcomes.append(outcome)
         write(outcomes)
         print(f"    {outcome.killed} of {len(outcome.statuses)} killed, {outcome.seconds:.0f} s", flush=True)
