@@ -48,11 +48,11 @@ MODULES: dict[str, list[str]] = {
     "service": ["tests/unit/test_config_and_summary.py", "tests/functional/test_handlers.py"],
 }
 
-# Surviving mutants that no test can kill because the mutant behaves as the original does.
-# mutant name -> (the mutated line as mutmut shows it, why it is equivalent). The line is checked: when the
-# function changes, mutmut renumbers its mutants, the line no longer matches, and the survivor is reported as
-# unexplained until this table is brought up to date.
-EQUIVALENT: dict[str, tuple[str, str]] = {}
+# Surviving mutants that no test can kill because the mutant behaves as the original does, found by
+# (module, function as mutmut names it, the mutated line exactly as mutmut shows it): mutmut numbers a function's
+# mutants in order, so the number is left out; when the line changes, the survivor is reported as unexplained
+# until this table is brought up to date.
+EQUIVALENT: dict[tuple[str, str, str], str] = {}
 
 KILLED = {"killed", "timeout", "caught by type check"}
 
@@ -181,8 +181,9 @@ def _mutated_line(diff: str) -> str:
 
 
 def explanation(name: str, diff: str) -> str | None:
-    line, why = EQUIVALENT.get(name, ("", ""))
-    return why if line and line == _mutated_line(diff) else None
+    """Why the mutant ``name`` (peering.<module>.<function>__mutmut_<n>) is equivalent, if EQUIVALENT says so."""
+    module, _, function = name.rpartition("__mutmut_")[0].removeprefix("peering.").partition(".")
+    return EQUIVALENT.get((module, function, _mutated_line(diff)))
 
 
 def section(outcome: Outcome) -> str:
