@@ -52,7 +52,74 @@ MODULES: dict[str, list[str]] = {
 # (module, function as mutmut names it, the mutated line exactly as mutmut shows it): mutmut numbers a function's
 # mutants in order, so the number is left out; when the line changes, the survivor is reported as unexplained
 # until this table is brought up to date.
-EQUIVALENT: dict[tuple[str, str, str], str] = {}
+_FALSY = "is only read as a truth value, where None and False (or '') read alike"
+_PORTS = "flow_text ignores ports for a protocol without them (ICMP, protocol numbers)"
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    # plan.py
+    ("plan", "x_network", "return ipaddress.ip_network(cidr.strip(), strict=None)"):
+        "ipaddress only tests `if strict:` (Python 3.13 ipaddress.py:1553 IPv4Network, :2329 IPv6Network), so "
+        "None reads as False.",
+    ("plan", "x_plan_side", 'existing_destination=r.destination, existing_target=r.target or "XXXX")'):
+        "shadows() returns False for a route without a target (its first test), so every route in `overlap` "
+        "has one and the fallback is never taken.",
+    **{("plan", "x_shadows", f'if route.target in (None, "local", peering_id) or route.origin == "{origin}":'):
+       "a route whose origin is CreateRouteTable is the local route EC2 creates with the table (EC2 API "
+       "reference, Route.Origin), whose target is `local`: the first test of the line already excludes it, so "
+       "the origin test never decides alone."
+       for origin in ("XXCreateRouteTableXX", "createroutetable", "CREATEROUTETABLE")},
+    # analysis.py
+    ("analysis", "x__acl_admits", "return _AclVerdict(None, (entry.rule_number,), hits)"):
+        f"_AclVerdict.allowed {_FALSY} (`if acl_verdict.allowed`).",
+    ("analysis", "x__acl_admits", "return _AclVerdict(None, (IMPLICIT_DENY_RULE,), tuple(remaining))"):
+        f"_AclVerdict.allowed {_FALSY} (`if acl_verdict.allowed`).",
+    ("analysis", "x__sg_admits", "return _SgVerdict(None, left, note)"):
+        f"_SgVerdict.admitted {_FALSY} (`if not verdict.admitted`).",
+    ("analysis", "x__sg_admits", "note = None"):
+        f"`note` {_FALSY}: `note or ...`, `not note`, `if verdict.note`, and the join of `(by, note) if d`.",
+    ("analysis", "x_analyze",
+     "verdict = _sg_admits(snapshot, dst_groups, None, number, port, src.peer, src.groups, references_apply, across)"):
+        f"`egress` {_FALSY} (`group.egress if egress else group.ingress`).",
+    **{("analysis", "x__port_range", f"return (low, high if high is not None and {test} else low)"):
+       "differs only when to_port is 0 and from_port above 0, a range that ends before it starts; with "
+       "from_port 0 both read (0, 0)."
+       for test in ("high > 0", "high >= 1")},
+    ("analysis", "x__route_hop", "best_length = -2"):
+        "prefix lengths are at least 0, so the first containing route beats -1 and -2 alike.",
+    ("analysis", "x__route_hop", "if route_net.prefixlen >= best_length:"):
+        "two containing routes of one prefix length would be one network (networks of one length are "
+        "disjoint), and a table holds one route per destination: ties never happen.",
+    ("analysis", "x__route_hop", 'target = route.target or "XXXX"'):
+        "`usable` only asks whether the target starts with pcx- or is the wanted peering; neither '' nor "
+        "'XXXX' does.",
+    ("analysis", "x__route_hop", "chosen = best if (best in deciding) and False else deciding[0]"):
+        "every deciding route passed `usable`. On the route hop `to` is one address, so no route lies inside "
+        "it and `deciding` is [best]; on the route-back hop `want` is the crossing's peering, so every deciding "
+        "route has that target: the chosen route's target and the sentence's are the same.",
+    ("analysis", "x__route_hop", "chosen = best if best in deciding else deciding[1]"):
+        "best is missing from `deciding` only when the routes inside `to` cover it whole, which takes at least "
+        "two of them (each is strictly smaller), all with the wanted peering as target.",
+    ("analysis", "x__route_hop", 'return chosen.target or "XXXX"'):
+        "the chosen route passed `usable`, so its target starts with pcx-; the fallback is never taken.",
+    ("analysis", "x_analyze", 'protocol: str = "TCP") -> PathResult:'):
+        "protocol_number lowercases its argument: 'TCP' and 'tcp' are both 6.",
+    ("analysis", "x_analyze", "via if (crossing) or True else None)"):
+        "without a crossing the destination is in the source's VPC, and the route-back hop answers with the "
+        "local route before it reads `want`.",
+    ("analysis", "x_analyze", 'across = crossing.peering_id if crossing else "XXXX"'):
+        "`across` is read only in the note about an inter-region peering, which needs a crossing.",
+    ("analysis", "x_analyze", 'whole = "all of " if src.peer.num_addresses > 2 else ""'):
+        "differs only for a source of exactly two addresses (/31, /127): a host is one address and a subnet "
+        "is at least a /28 (IPv4) or a /64 (IPv6) on EC2.",
+    ("analysis", "x_analyze", "replies = EPHEMERAL_PORTS if (number in PORTED) or True else ALL_PORTS"):
+        "for a protocol without ports every ACL entry covers all ports (`_port_range`), so 1024-65535 and "
+        f"0-65535 get the same verdict and the same denied ranges, and {_PORTS}.",
+    ("analysis", "x_analyze", "what = flow_text(number, ports if (number in PORTED) or True else None)"):
+        f"{_PORTS}.",
+    ("analysis", "x_analyze",
+     "f\"{destination_ip} is in no subnet of {snapshot.vpc_label(dst_vpc or 'XX?XX')} in the snapshot.\")"):
+        "reached only with dst_vpc set: through the local route (which needs it) or after a crossing, which "
+        "sets it to the peering's far side.",
+}
 
 KILLED = {"killed", "timeout", "caught by type check"}
 
