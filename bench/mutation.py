@@ -67,6 +67,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
        "reference, Route.Origin), whose target is `local`: the first test of the line already excludes it, so "
        "the origin test never decides alone."
        for origin in ("XXCreateRouteTableXX", "createroutetable", "CREATEROUTETABLE")},
+    # cleanup.py
+    ("cleanup", "x_owned",
+     'return not workflow_name or f":execution:{workflow_name}:" in peering.tags.get(EXECUTION_TAG, "XXXX")'):
+        "'XXXX' holds no ':execution:' either: a missing execution tag reads as not this workflow's, as '' does.",
     # analysis.py
     ("analysis", "x__acl_admits", "return _AclVerdict(None, (entry.rule_number,), hits)"):
         f"_AclVerdict.allowed {_FALSY} (`if acl_verdict.allowed`).",

@@ -281,3 +281,127 @@ def test_a_sweep_without_an_event_names_its_executions_after_the_time(ec2, machi
     result = sweeper.sweep(sweep_flow(machine)[0], None)
     trigger = json.loads(sfn.describe_execution(executionArn=result.started[0].execution_arn)["input"])["trigger"]
     assert trigger["eventName"] == "Sweep" and trigger["eventId"] == f"sweep-{trigger['eventTime']}"
+
+
+# -- cleanup: what AWS does that moto does not, failures and races ----------------------------------------------
+
+
+def ec2_client_of(workflow: Workflow):
+    """The cached EC2 client the workflow uses in its own account and region (faults are injected on it)."""
+    return workflow.clients.client("ec2", ACCOUNT, REGION)
+
+
+def test_a_peering_ec2_answers_not_found_for_is_not_taken_for_gone(ec2):
+    """AWS answers DescribeVpcPeeringConnections for an unknown id with InvalidVpcPeeringConnectionID.NotFound
+    (moto answers an empty list): either way, nothing is deleted."""
+    from botocore.stub import Stubber
+
+    workflow = flow()[0]
+    with Stubber(ec2_client_of(workflow)) as stub:
+        stub.add_client_error("describe_vpc_peering_connections", "InvalidVpcPeeringConnectionID.NotFound")
+        result = cleanup.Cleanup(workflow).clean("pcx-0123456789abcdef0")
+    assert (result.peering_state, result.removed) == ("not described", [])
+
+
+def test_a_peering_with_a_status_tag_but_no_execution_of_the_workflow_is_not_the_stacks(ec2):
+    pcx, rtb_a, _ = routed_peering(ec2, owned=False, tags={STATUS_TAG: "verified"})
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    result = cleanup.Cleanup(flow()[0]).clean(pcx)
+    assert result.removed == [] and "was never handled by this stack" in result.reason
+    assert cleanup.Cleanup(flow(workflow_name=None)[0]).clean(pcx, notify=False).removed != [], \
+        "without a workflow name the status tag alone marks the stack's peering"
+
+
+def test_a_side_that_fails_is_a_problem_and_the_other_side_is_still_cleaned(ec2):
+    from botocore.exceptions import ClientError
+
+    pcx, rtb_a, rtb_b = routed_peering(ec2)
+    ec2.create_tags(Resources=[rtb_a], Tags=[{"Key": SKIP_TAG, "Value": "true"}])
+    ec2.create_tags(Resources=[rtb_b], Tags=[{"Key": SKIP_TAG, "Value": "true"}])
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    vpc_a = ec2.describe_route_tables(RouteTableIds=[rtb_a])["RouteTables"][0]["VpcId"]
+    workflow = flow()[0]
+
+    both = cleanup.Cleanup(workflow).clean(pcx, notify=False)
+    assert sorted(r.route_table_id for r in both.left_alone) == sorted([rtb_a, rtb_b])
+
+    def fail_for_a(params, **_):
+        if params.get("Filters") and params["Filters"][0]["Values"] == [vpc_a]:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, "DescribeRouteTables")
+
+    ec2_client_of(workflow).meta.events.register("provide-client-params.ec2.DescribeRouteTables", fail_for_a)
+    result = cleanup.Cleanup(workflow).clean(pcx, raise_on_problem=False)
+    assert result.problems == [f"DescribeRouteTables for {vpc_a} failed with InternalError: try again."]
+    assert [r.route_table_id for r in result.left_alone] == [rtb_b], "the side after the failed one was read"
+
+
+def test_a_route_that_is_no_longer_the_stacks_blackhole_when_re_read_is_kept(ec2):
+    """Between listing and deleting, someone points the route elsewhere: the re-read decides, not the list."""
+    pcx, rtb_a, rtb_b = routed_peering(ec2)
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    vpc_a = ec2.describe_route_tables(RouteTableIds=[rtb_a])["RouteTables"][0]["VpcId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_a)
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    workflow = flow()[0]
+
+    def replaced_meanwhile(params, **_):
+        if params.get("RouteTableIds") == [rtb_a]:
+            ec2.replace_route(RouteTableId=rtb_a, DestinationCidrBlock="10.7.0.0/16", GatewayId=igw)
+
+    ec2_client_of(workflow).meta.events.register("provide-client-params.ec2.DescribeRouteTables",
+                                                 replaced_meanwhile)
+    result = cleanup.Cleanup(workflow).clean(pcx)
+
+    assert [(r.route_table_id, r.destination) for r in result.removed] == [(rtb_b, "10.6.0.0/16")]
+    assert [(r.route_table_id, r.destination) for r in result.left_alone] == [(rtb_a, "10.7.0.0/16")]
+    assert ("10.7.0.0/16", igw) in routes(ec2, rtb_a)
+
+
+def test_each_side_is_worked_in_its_own_account_and_region(ec2):
+    """A side in an account the stack may not touch is reported by its own account; a side in another region
+    is cleaned there."""
+    west = boto3.client("ec2", region_name="eu-west-1")
+    vpc_a, rtb_a = vpc(ec2, "10.6.0.0/16")
+    vpc_w = west.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    rtb_w = west.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_w]}])["RouteTables"][0][
+        "RouteTableId"]
+    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_w, PeerRegion="eu-west-1")[
+        "VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    west.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    ec2.create_route(RouteTableId=rtb_a, DestinationCidrBlock="10.8.0.0/16", VpcPeeringConnectionId=pcx)
+    west.create_route(RouteTableId=rtb_w, DestinationCidrBlock="10.6.0.0/16", VpcPeeringConnectionId=pcx)
+    ec2.create_tags(Resources=[pcx], Tags=[{"Key": STATUS_TAG, "Value": "verified"},
+                                           {"Key": EXECUTION_TAG, "Value": EXECUTION}])
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+
+    result = cleanup.Cleanup(flow()[0]).clean(pcx)
+    assert sorted((r.region, r.route_table_id) for r in result.removed) == sorted(
+        [(REGION, rtb_a), ("eu-west-1", rtb_w)])
+
+    peering = flow()[0].ec2().peering(pcx)
+    foreign = peering.model_copy(update={"accepter": peering.accepter.model_copy(update={"account_id":
+                                                                                           "999999999999"})})
+    kept = cleanup.Cleanup(flow()[0]).clean(pcx, foreign, raise_on_problem=False)
+    assert kept.problems == ["Account 999999999999 is not an allowed account, so its side was not touched."]
+
+
+def test_a_side_whose_account_or_region_is_not_recorded_is_worked_in_the_stacks_own(ec2):
+    pcx, rtb_a, rtb_b = routed_peering(ec2)
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    peering = flow()[0].ec2().peering(pcx)
+    unrecorded = peering.model_copy(update={"requester": peering.requester.model_copy(update={"account_id": "",
+                                                                                             "region": ""})})
+    result = cleanup.Cleanup(flow()[0]).clean(pcx, unrecorded)
+    assert sorted((r.account_id, r.region, r.route_table_id) for r in result.removed) == sorted(
+        [(ACCOUNT, REGION, rtb_a), (ACCOUNT, REGION, rtb_b)])
+
+
+def test_events_that_name_no_deleted_peering_are_refused_in_one_sentence():
+    from tests.conftest import load_event
+
+    assert cleanup.peering_id_from_event({"detail": "nothing"}) == (
+        None, "The event is not a CloudTrail API call event.")
+    event = load_event("delete-peering.json")
+    event["detail"]["requestParameters"] = {}
+    assert cleanup.peering_id_from_event(event) == (None, "The DeleteVpcPeeringConnection call names no peering "
+                                                          "connection.")
