@@ -66,3 +66,28 @@ def test_moto_routes_still_stay_active_after_their_peering_is_deleted_so_the_tes
         routes = ec2.describe_route_tables(RouteTableIds=[rtb])["RouteTables"][0]["Routes"]
     route = next(r for r in routes if r.get("VpcPeeringConnectionId") == pcx)
     assert route["State"] == "active" and route["Origin"] == "CreateRoute"
+
+
+def test_botocore_sessions_get_their_loader_from_create_loader():
+    """tests/conftest.py shares one botocore Loader across sessions by replacing the create_loader that
+    botocore.session calls; if botocore stops calling it, each session parses the models again (slow, not
+    wrong) and this fails."""
+    import boto3
+    import botocore.session
+
+    assert "create_loader(self.get_config_variable('data_path'))" in inspect.getsource(
+        botocore.session.Session._register_data_loader)
+    first = boto3.session.Session()._session.get_component("data_loader")
+    second = boto3.session.Session()._session.get_component("data_loader")
+    assert first is second
+
+
+def test_moto_reads_the_amis_file_the_tests_name():
+    """tests/conftest.py sets MOTO_AMIS_PATH so that each EC2 backend loads one AMI, not about 1,300."""
+    import os
+
+    from moto.ec2.models import amis
+
+    assert os.environ["MOTO_AMIS_PATH"].endswith("tests/data/amis.json")
+    assert [a["ami_id"] for a in amis.AMIS] == ["ami-1e749f67"]
+    assert "MOTO_AMIS_PATH" in inspect.getsource(amis.AmiBackend._load_amis)
