@@ -83,6 +83,12 @@ def test_probe_targets_in_brackets_are_ipv6_addresses_and_every_bad_one_is_named
         "nonsense", "8.8.8.8", "also-nonsense"]
 
 
+def test_only_the_brackets_of_an_ipv6_literal_are_taken_off_a_probe_target():
+    p = peering(accepter=side("accepter", "vpc-b", ["10.7.0.0/16"], ["fd00:7::/56"]))
+    odd = ["X10.7.1.4", "10.7.1.4X", "(10.7.1.4)", "[fd00:7::10]X", "'fd00:7::10'"]
+    assert plan.targets_outside(odd, p) == odd
+
+
 # -- route planning edges ----------------------------------------------------------------------------------
 
 
