@@ -51,6 +51,9 @@ MODULES: dict[str, list[str]] = {
                 "tests/unit/test_cleanup_sweep.py"],
 }
 
+# Timed tests, which fail under mutmut's tracing on a loaded machine whatever the mutant: left out of the runs.
+DESELECT = ["tests/unit/test_analysis.py::test_a_thousand_tables_and_a_thousand_rules_analyse_quickly"]
+
 # Surviving mutants that no test can kill because the mutant behaves as the original does, found by
 # (module, function as mutmut names it, the mutated line exactly as mutmut shows it): mutmut numbers a function's
 # mutants in order, so the number is left out; when the line changes, the survivor is reported as unexplained
@@ -172,7 +175,7 @@ def _pyproject(module: str, tests: list[str]) -> str:
         "source_paths": ["peering"],
         "only_mutate": [f"peering/{module}.py"],
         "pytest_add_cli_args_test_selection": tests,
-        "pytest_add_cli_args": ["-p", "no:cacheprovider"],
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", *(f"--deselect={test}" for test in DESELECT)],
         "also_copy": ["events"],
         "use_git_change_detection": False,
     }
