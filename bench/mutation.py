@@ -73,10 +73,18 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
        "reference, Route.Origin), whose target is `local`: the first test of the line already excludes it, so "
        "the origin test never decides alone."
        for origin in ("XXCreateRouteTableXX", "createroutetable", "CREATEROUTETABLE")},
+    # once.py
+    ("once", "x_start_once",
+     "reason=f\"Execution {name} already ran for this trigger ({(status or 'GONE').lower()}).\")"):
+        "'GONE'.lower() is 'gone'.",
     # cleanup.py
     ("cleanup", "x_owned",
      'return not workflow_name or f":execution:{workflow_name}:" in peering.tags.get(EXECUTION_TAG, "XXXX")'):
         "'XXXX' holds no ':execution:' either: a missing execution tag reads as not this workflow's, as '' does.",
+    # sweeper.py
+    ("sweeper", "x_sweep", 'now = datetime.now(None).strftime("%Y-%m-%dT%H:%M:%SZ")'):
+        "now(None) is local time, and the sweeper's local time is UTC: Lambda sets TZ=:UTC (its reserved "
+        "environment variables), as this machine's is.",
     # analysis.py
     ("analysis", "x__acl_admits", "return _AclVerdict(None, (entry.rule_number,), hits)"):
         f"_AclVerdict.allowed {_FALSY} (`if acl_verdict.allowed`).",
@@ -123,6 +131,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("analysis", "x_analyze", "replies = EPHEMERAL_PORTS if (number in PORTED) or True else ALL_PORTS"):
         "for a protocol without ports every ACL entry covers all ports (`_port_range`), so 1024-65535 and "
         f"0-65535 get the same verdict and the same denied ranges, and {_PORTS}.",
+    ("analysis", "x_analyze", "service = (port, port) if (number in PORTED) or True else ALL_PORTS"):
+        "for a protocol without ports every ACL entry covers all ports (`_port_range`), so (port, port) and "
+        f"0-65535 get the same verdict, and {_PORTS}.",
+    ("analysis", "xǁSnapshotǁblock_holding", "for cidr in self.vpc_cidrs.get(vpc_id, ()) if (vpc_id) or True else ():"):
+        "vpc_cidrs is keyed by VPC id: .get(None, ()) is () as the `else` branch is.",
     ("analysis", "x_analyze", "what = flow_text(number, ports if (number in PORTED) or True else None)"):
         f"{_PORTS}.",
     ("analysis", "x_analyze",
