@@ -8,6 +8,8 @@
 #   make bench   python -m bench (if bench/ exists)
 #   make fidelity the path analysis against the kernel on 1,000 topologies -> bench/fidelity.md
 #   make mutate-iam  IAM mutants of the templates, each must fail tests/iam (bench/iam-mutants.md)
+#   make mutate  mutmut over the layer's logic modules -> bench/mutation.md (slow; not part of `make test`;
+#                one module: make mutate MODULES=plan; several: MODULES='plan once')
 #   make clean   remove venvs, node_modules, build output and caches
 #
 # Stamps live inside the directory they describe (.venv/, .venv-sam/, node_modules/), so deleting
@@ -60,7 +62,7 @@ PY313_BIN_DIR = $(dir $(PY313))
 CFN_TEMPLATES := $(wildcard template.yaml accepter-role.yaml probe.yaml)
 ASL_FILES := $(wildcard statemachine/*.asl.json)
 
-.PHONY: venv venv-sam node browser lint build test demo bench fidelity mutate-iam clean python313 dataplane-tools
+.PHONY: venv venv-sam node browser lint build test demo bench fidelity mutate-iam mutate clean python313 dataplane-tools
 
 python313:
 	$(require-py313)
@@ -193,7 +195,12 @@ mutate-iam: venv
 	@echo "==> IAM mutants (bench/iam-mutants.md)"
 	$(VENV)/bin/python -m bench.iam_mutants
 
+MODULES ?=
+mutate: venv
+	@echo "==> mutation testing (bench/mutation.md)"
+	$(VENV)/bin/python -m bench.mutation $(MODULES)
+
 clean:
 	@echo "==> clean"
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam build .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam build .pytest_cache .ruff_cache .hypothesis .mutmut
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -prune -exec rm -rf {} +

@@ -142,6 +142,10 @@ def test_a_malformed_id_or_address_is_one_line_before_any_request(in_process, ar
     (["no-such-command"], ["No such command"]),
     (["local", "up", "--port", "1", "Stray=1"], ["'Stray=1'", "--parameter-overrides"]),
     (["local", "up", "--port", "1", "--parameter-overrides", "A=1", "NotAPair"], ["'NotAPair'", "KEY=VALUE"]),
+    (["local", "up", "--port", "1", "--parameter-overrides", "RouteTableQuota=abc"],
+     ["RouteTableQuota='abc' must be a number"]),
+    (["local", "up", "--port", "1", "--parameter-overrides", "DefaultProbePort=443 MaxProbeTargets=0"],
+     ["MaxProbeTargets='0' must be a number from 1 to 50"]),
 ])
 def test_a_usage_error_is_one_line_not_a_usage_block(in_process, args, words):
     assert_one_line(in_process(*args), *words)

@@ -92,3 +92,31 @@ def test_a_requester_outside_the_allow_list_is_rejected_and_nothing_changes(emul
         assert reason == "Requester account 123456789012 is not in AllowedRequesterAccounts (999999999999)."
     finally:
         emulator.redeploy(AllowedRequesterAccounts="")
+
+
+def test_the_console_draws_the_peer_accounts_vpc_of_a_cross_account_run(emulator):
+    """The local console's execution page data: both VPCs drawn, the accepter's read as its own account in its
+    own region (the emulator holds both accounts), with the route the run created there."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    ec2_a = emulator.client("ec2")
+    ec2_b = peer_client(emulator, "ec2", "us-west-2")
+    a, b = build_a(ec2_a), build_b(ec2_b)  # new VPCs (10.6 and 10.7 again), a new peering
+    pcx = peer(ec2_a, a, b, PEER_ACCOUNT, "us-west-2")
+    assert final_status(ec2_a, pcx) == "verified"
+
+    def get(path: str):
+        with urllib.request.urlopen(f"{emulator.console_url}{path}", timeout=60) as answer:  # noqa: S310 - loopback
+            return json.loads(answer.read())
+
+    arn = next(r["executionArn"] for r in get("api/executions") if r["peeringId"] == pcx)
+    network = get(f"api/execution?arn={urllib.parse.quote(arn)}")["network"]
+
+    assert network["unreadable"] == []
+    assert [(v["role"], v["vpcId"], v["accountId"], v["region"]) for v in network["vpcs"]] == [
+        ("requester", a["vpc"], "123456789012", "us-east-1"), ("accepter", b["vpc"], PEER_ACCOUNT, "us-west-2")]
+    accepter_routes = [r for t in network["vpcs"][1]["routeTables"] for r in t["routes"] if r["viaPeering"]]
+    assert [(r["destination"], r["target"]) for r in accepter_routes] == [("10.6.0.0/16", pcx)]
+    assert network["peering"]["state"] == "active"

@@ -374,8 +374,10 @@ def test_raw_moto_has_no_backend_for_an_unknown_region():
 
 def test_the_emulator_wraps_the_werkzeug_app_threaded_moto_server_made(emulator):
     from peering_tools.regions import RegionGuard
+    from peering_tools.unsigned import UnsignedRequests
 
-    assert isinstance(emulator._server._server.app, RegionGuard)
+    outer = emulator._server._server.app  # unsigned requests are placed first, then the region is checked
+    assert isinstance(outer, UnsignedRequests) and isinstance(outer.app, RegionGuard)
 
 
 @pytest.mark.parametrize(("service", "call", "code"), [

@@ -71,6 +71,39 @@ def test_the_aws_cli_reads_the_same_outputs(server):
     assert outputs["StateMachineArn"].endswith(":stateMachine:peering-autopilot-PeeringStateMachine")
 
 
+def test_list_stack_resources_lists_what_the_emulator_deployed_with_the_templates_logical_ids(server):
+    """Each function, its EventBridge rules, the state machine, the topic, the lease table and the functions'
+    log group: logical id and type as the SAM transform names them in template.yaml, physical id the one
+    the emulator's own APIs list (the name, or the ARN for a state machine and a topic)."""
+    emulator, _ = server
+    rows = emulator.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    found = {r["LogicalResourceId"]: (r["ResourceType"], r["PhysicalResourceId"]) for r in rows}
+    assert len(found) == len(rows) and {r["ResourceStatus"] for r in rows} == {"CREATE_COMPLETE"}
+
+    source = template.load()["Resources"]
+    functions = {k for k, v in source.items() if v["Type"] == "AWS::Serverless::Function"}
+    rules = {f"{k}{event}" for k in functions for event in (source[k]["Properties"].get("Events") or {})}
+    by_type: dict[str, dict[str, str]] = {}
+    for logical, (kind, physical) in found.items():
+        by_type.setdefault(kind, {})[logical] = physical
+    assert set(by_type["AWS::Lambda::Function"]) == functions
+    assert sorted(by_type["AWS::Lambda::Function"].values()) == sorted(
+        f["FunctionName"] for f in emulator.client("lambda").list_functions()["Functions"])
+    assert set(by_type["AWS::Events::Rule"]) == rules and len(rules) == 4
+    assert sorted(by_type["AWS::Events::Rule"].values()) == sorted(
+        r["Name"] for r in emulator.client("events").list_rules()["Rules"])
+    machines = emulator.client("stepfunctions").list_state_machines()["stateMachines"]
+    assert by_type["AWS::StepFunctions::StateMachine"] == {"PeeringStateMachine": machines[0]["stateMachineArn"]}
+    topics = [t["TopicArn"] for t in emulator.client("sns").list_topics()["Topics"]]
+    assert by_type["AWS::SNS::Topic"] == {"NotificationTopic": topics[0]}
+    assert by_type["AWS::DynamoDB::Table"] == {"LeaseTable": emulator.client("dynamodb").list_tables()["TableNames"][0]}
+    groups = [g["logGroupName"] for g in emulator.client("logs").describe_log_groups()["logGroups"]]
+    assert by_type["AWS::Logs::LogGroup"] == {"FunctionLogGroup": groups[0]} and len(groups) == 1
+    assert set(by_type) == {"AWS::Lambda::Function", "AWS::Events::Rule", "AWS::StepFunctions::StateMachine",
+                            "AWS::SNS::Topic", "AWS::DynamoDB::Table", "AWS::Logs::LogGroup"}, \
+        "roles, policies, permissions, the layer are not made locally, so not listed"
+
+
 def test_the_console_url_serves_the_page_and_its_api_on_loopback(server):
     _, console_url = server
     assert console_url.startswith("http://127.0.0.1:")

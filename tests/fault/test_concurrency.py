@@ -4,9 +4,10 @@ EventBridge delivers at least once and a user may tag twice, so one peering can 
 times within a second. Required (issue 12): exactly one execution started, no no-op execution, one
 set of routes, no failed execution.
 
-The race is forced, not hoped for: a barrier at the lease's conditional write holds every delivery
-until all 50 have reached it, so the 50 writes really are concurrent (moto's item writes are made
-atomic as DynamoDB's are: ``peering_tools.conditional_writes``).
+The race is forced, not hoped for: a barrier at the lease's conditional write (the intake's PutItem, before
+StartExecution) holds every delivery until all 50 have reached it, so the 50 writes really are concurrent
+(moto's item writes are made atomic as DynamoDB's are: ``peering_tools.conditional_writes``). The test fails
+when the guard goes: with the lease's condition removed, several executions start.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+import botocore.client
 import pytest
+from botocore.exceptions import ClientError
 
-from peering.aws.lease import LeaseTable
 from peering.events import execution_name
-from peering_tools import seed
+from peering_tools import inprocess, seed, template
 from tests.conftest import REGION, all_route_tables, load_event
 from tests.fault.routes import ACCEPTER_ROUTE, REQUESTER_ROUTE, assert_routes_after
 
@@ -39,28 +41,39 @@ def _event(pcx: str, n: int) -> dict:
 
 @pytest.fixture
 def write_race(monkeypatch):
-    """Holds each delivery at the lease's conditional write until all ``DUPLICATES`` are there, then lets them
-    all write at once; records what each of those writes returned."""
+    """Holds each delivery at the intake's first DynamoDB PutItem (the lease's conditional write, taken before
+    StartExecution) until all ``DUPLICATES`` are there, then lets them all write at once; records what each of
+    those writes got back: written, or refused with the holder DynamoDB returned (ALL_OLD).
+
+    Injected at the AWS call, not in the lease adapter: whatever shape the adapter takes, the race is between
+    the writes DynamoDB sees."""
     passed = threading.Event()
     gate = threading.Barrier(DUPLICATES, action=passed.set)
     reached: list[str] = []
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
-    original = LeaseTable.acquire
+    original = botocore.client.BaseClient._make_api_call
+    intake = template.stack_spec().functions["IntakeFunction"].name
 
-    def acquire(self, lease, now, replacing=None):
-        gated = not passed.is_set()  # only the intake's first writes: the executions' own claims come later
-        if gated:
+    def make_api_call(self, operation, params):
+        gated = operation == "PutItem" and inprocess.current_function() == intake and not passed.is_set()
+        if not gated:  # the executions' own claims (Inspect) come after every delivery went through
+            return original(self, operation, params)
+        with lock:
+            reached.append(params["Item"]["executionName"]["S"])
+        gate.wait(timeout=60)
+        try:
+            response = original(self, operation, params)
+        except ClientError as e:
+            holder = e.response.get("Item", {}).get("executionName", {}).get("S", "?")
             with lock:
-                reached.append(lease.execution_name)
-            gate.wait(timeout=60)
-        holder = original(self, lease, now, replacing)
-        if gated:
-            with lock:
-                outcomes["written" if holder is None else f"held by {holder.execution_name}"] += 1
-        return holder
+                outcomes[f"held by {holder}"] += 1
+            raise
+        with lock:
+            outcomes["written"] += 1
+        return response
 
-    monkeypatch.setattr(LeaseTable, "acquire", acquire)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
     return type("Race", (), {"reached": reached, "outcomes": outcomes})
 
 

@@ -3,7 +3,8 @@
 The intake must end every event in a clean refusal (``started == []`` and a one-sentence reason) or
 a correct start (one execution per tagged peering named in the event), never an unhandled exception,
 and a refused event changes nothing. The expected outcome of each generated event is computed here
-from the documented rules (README, *Trigger* and *Parameters*), not from the code under test:
+by construction (each part of an event is drawn with its label, written down from the documented rules in
+README, *Trigger* and *Parameters*), never by running a rule over the event:
 
 * only ``CreateTags`` and ``CreateVpcPeeringConnection`` from ``ec2.amazonaws.com`` without an
   ``errorCode`` can start anything;
@@ -18,7 +19,6 @@ import copy
 import importlib.util
 import itertools
 import json
-import re
 from typing import Any
 
 import boto3
@@ -29,10 +29,9 @@ from moto import mock_aws
 
 from peering_tools import REPO_ROOT, deploy, template
 from peering_tools.inprocess import Context
-from tests.conftest import ACCOUNT, REGION, all_route_tables, load_event
+from tests.conftest import ACCOUNT, REGION, load_event
 
 TRIGGER = "peering-automation/auto-accept"
-PCX = re.compile(r"pcx-[0-9a-zA-Z]{1,32}")  # always used with fullmatch
 NO_EXECUTION = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": False}}
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
@@ -73,83 +72,94 @@ PCX_IDS = st.one_of(
     st.from_regex(r"\Apcx-[0-9a-zA-Z]{1,32}\Z"),
     st.sampled_from(["pcx-0a1b2c3d4e5f60718", "pcx-0123456789abcdef0"]),
 )
-# "pcx-…\n" is left out here: it is a known defect, see test_a_peering_id_with_a_trailing_newline_is_refused
 NOT_PCX_IDS = st.one_of(
     st.sampled_from(["vpc-0aaaaaaaaaaaaaaa1", "subnet-1", "PCX-0a1b2c3d4e5f60718", " pcx-0a1b2c3d4e5f60718",
-                     "pcx-", "pcx-" + "a" * 33, "pcx-0a1b_2c3d", "pcx-０１２"]),
-    ODD_TEXT,
+                     "pcx-", "pcx-" + "a" * 33, "pcx-0a1b_2c3d", "pcx-０１２", "pcx-0a1b2c3d4e5f60718\n"]),
+    ODD_TEXT.filter(lambda v: not v.startswith("pcx-")),
     WRONG_TYPE,
 )
-RESOURCE_IDS = st.one_of(PCX_IDS, NOT_PCX_IDS)
+RESOURCE_IDS = st.one_of(PCX_IDS.map(lambda i: (i, True)), NOT_PCX_IDS.map(lambda i: (i, False)))
+"""(resource id, whether it names a peering): labelled by how it was made, never by a pattern."""
 
+OPT_IN_VALUES = {"true": True, "TRUE": True, "True": True, " true ": True, "\ttRuE\n": True,
+                 "\u00a0true\u2003": True, "true\u200b": False, "ｔｒｕｅ": False, "false": False, "yes": False,
+                 "1": False, "": False, "t rue": False, "truee": False}
+"""Trigger tag values and whether each opts in, written down by hand (README, *Trigger*: ``true`` in any case,
+surrounding whitespace, Unicode's included, trimmed; a zero-width space is not whitespace)."""
 TAG_KEYS = st.one_of(
-    st.just(TRIGGER),
+    st.just((TRIGGER, True)),
     st.sampled_from([TRIGGER.upper(), "Peering-Automation/Auto-Accept", f" {TRIGGER}", f"{TRIGGER} ",
                      f"{TRIGGER}\t", "peering-automation/auto_accept", "peering-automation/auto-accept\u200b",
-                     "peering-automation/status", "Name"]),
-    ODD_TEXT,
+                     "peering-automation/status", "Name"]).map(lambda k: (k, False)),
+    ODD_TEXT.filter(lambda k: k != TRIGGER).map(lambda k: (k, False)),
 )
 TAG_VALUES = st.one_of(
-    st.sampled_from(["true", "TRUE", "True", " true ", "\ttRuE\n", "\u00a0true\u2003", "true\u200b", "ｔｒｕｅ",
-                     "false", "yes", "1", "", "t rue", "truee"]),
-    ODD_TEXT,
+    st.sampled_from(sorted(OPT_IN_VALUES.items())),
+    ODD_TEXT.filter(lambda v: "true" not in v.lower()).map(lambda v: (v, False)),
 )
 EVENT_IDS = itertools.count()
 RARELY = st.sampled_from([False] * 9 + [True])
-TAGS = st.lists(st.fixed_dictionaries({"key": TAG_KEYS, "value": TAG_VALUES}), max_size=4)
-
-
-def _set(container: dict, key: str, value: Any) -> None:
-    container[key] = value
+TAGS = st.lists(st.tuples(TAG_KEYS, TAG_VALUES).map(lambda kv: ({"key": kv[0][0], "value": kv[1][0]},
+                                                                 kv[0][1] and kv[1][1])), max_size=4)
+"""(tag, whether it opts in), labelled by how each was made."""
 
 
 @st.composite
 def events(draw: st.DrawFn) -> tuple[dict, dict]:
-    """A CloudTrail event (often broken) and what the rules say it must lead to."""
+    """A CloudTrail event (often broken) and what it must lead to, known from how it was made: every id, tag
+    and call field is drawn with a label saying whether it names a peering, opts in, or is the right call."""
     kind = draw(st.sampled_from(["CreateTags", "CreateVpcPeeringConnection"]))
     event = copy.deepcopy(load_event("create-tags-peering.json" if kind == "CreateTags"
                                      else "create-peering-tagged.json"))
     detail = event["detail"]
     event["id"] = detail["eventID"] = f"fuzz-{next(EVENT_IDS)}"  # fresh: the same id is the same execution
     valid = draw(st.booleans())  # half the events are well-formed opt-ins, however odd their other tags and ids
-    tags = draw(TAGS)
-    if valid or draw(st.booleans()):  # opt in
+    labelled_tags = draw(TAGS)
+    if valid:  # opt in
         good = {"key": TRIGGER, "value": draw(st.sampled_from(["true", "TRUE", " True ", "\ttrue\n", "tRuE"]))}
-        tags.insert(draw(st.integers(0, len(tags))), good)
+        labelled_tags.insert(draw(st.integers(0, len(labelled_tags))), (good, True))
+    elif draw(st.booleans()):  # the trigger key with a value that may or may not opt in
+        value, opts_in = draw(st.sampled_from(sorted(OPT_IN_VALUES.items())))
+        labelled_tags.insert(draw(st.integers(0, len(labelled_tags))), ({"key": TRIGGER, "value": value}, opts_in))
+    tags = [tag for tag, _ in labelled_tags]
     if kind == "CreateTags":
-        ids = draw(st.lists(st.one_of(PCX_IDS, RESOURCE_IDS), min_size=0, max_size=5))
+        ids = draw(st.lists(st.one_of(PCX_IDS.map(lambda i: (i, True)), RESOURCE_IDS), min_size=0, max_size=5))
         if valid:
-            ids.insert(draw(st.integers(0, len(ids))), draw(PCX_IDS))
-        detail["requestParameters"]["resourcesSet"]["items"] = [{"resourceId": i} for i in ids]
+            ids.insert(draw(st.integers(0, len(ids))), (draw(PCX_IDS), True))
+        detail["requestParameters"]["resourcesSet"]["items"] = [{"resourceId": i} for i, _ in ids]
         detail["requestParameters"]["tagSet"]["items"] = tags
-        named = ids
-        applied = tags
+        named = [i for i, names_a_peering in ids if names_a_peering]
+        opt_ins = [ok for _, ok in labelled_tags]
     else:
-        pcx = draw(PCX_IDS if valid else st.one_of(PCX_IDS, RESOURCE_IDS))
+        pcx, names_a_peering = draw(PCX_IDS.map(lambda i: (i, True)) if valid else RESOURCE_IDS)
         detail["responseElements"]["vpcPeeringConnection"]["vpcPeeringConnectionId"] = pcx
         resource_type = draw(st.sampled_from(["vpc-peering-connection", None] if valid else [
             "vpc-peering-connection", "vpc-peering-connection", "vpc", "instance", "VPC-Peering-Connection", None]))
         spec = {"resourceType": resource_type, "tags": tags} if resource_type else {"tags": tags}
         detail["requestParameters"]["tagSpecificationSet"]["items"] = [spec]
-        named = [pcx]
-        applied = tags if resource_type in (None, "vpc-peering-connection") else []
+        named = [pcx] if names_a_peering else []
+        opt_ins = [ok for _, ok in labelled_tags] if resource_type in (None, "vpc-peering-connection") else []
 
-    refused_envelope = False
+    refused_envelope = another_call = False
     if valid:
-        return event, {"envelope": False, "ids": sorted({i for i in named if isinstance(i, str) and PCX.fullmatch(i)})}
+        return event, {"envelope": False, "ids": sorted(set(named))}
     # the call itself: other services, other calls, failed calls
     if draw(RARELY):
         detail["eventSource"] = draw(st.sampled_from(["s3.amazonaws.com", "EC2.amazonaws.com", "ec2.amazonaws.com ",
                                                       "sts.amazonaws.com"]))
+        another_call = True
     if draw(RARELY):
         detail["eventName"] = draw(st.one_of(
             st.sampled_from(["DeleteTags", "createtags", "CreateTags ", "AcceptVpcPeeringConnection",
-                             "DeleteVpcPeeringConnection", "RunInstances", "CreateVpcPeeringConnections"]),
-            ODD_TEXT))
+                             "DeleteVpcPeeringConnection", "RunInstances", "CreateVpcPeeringConnections",
+                             "Create\nTags"]),
+            ODD_TEXT.filter(lambda name: name != kind)))
+        another_call = True
     if draw(RARELY):
         detail["errorCode"] = draw(st.sampled_from(["Client.UnauthorizedOperation", "InvalidParameterValue",
                                                     "Client.RequestLimitExceeded"]))
         detail["errorMessage"] = "You are not authorized to perform this operation."
+        another_call = True
     # structure: fields missing, fields of the wrong type, parameters not where CloudTrail puts them
     breakage = draw(st.sampled_from([None] * 10 + list(range(10))))
     if breakage == 0:
@@ -172,18 +182,17 @@ def events(draw: st.DrawFn) -> tuple[dict, dict]:
     elif breakage == 5:
         detail["requestParameters"] = draw(st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=2)))
         refused_envelope = True
-    elif breakage == 6:  # CloudTrail omits requestParameters (null) for some calls
+    elif breakage == 6:  # CloudTrail omits requestParameters (null) for some calls: no tags, and no ids for CreateTags
         detail["requestParameters"] = None
-        applied = [] if kind == "CreateVpcPeeringConnection" else applied
+        opt_ins = []
         named = [] if kind == "CreateTags" else named
-        applied = [] if kind == "CreateTags" else applied
     elif breakage == 7:  # lists not wrapped in {"items": [...]}, or items of the wrong type
         target = "resourcesSet" if kind == "CreateTags" else "tagSpecificationSet"
         detail["requestParameters"][target] = draw(st.one_of(WRONG_TYPE, st.just([{"resourceId": "pcx-1"}])))
         if kind == "CreateTags":
             named = []
         else:
-            applied = []
+            opt_ins = []
     elif breakage == 8:
         detail["responseElements"] = None
         if kind == "CreateVpcPeeringConnection":
@@ -192,23 +201,8 @@ def events(draw: st.DrawFn) -> tuple[dict, dict]:
         event["time"] = draw(st.sampled_from(["yesterday", "", "2026-13-40T99:00:00Z"]))
         refused_envelope = True
 
-    source, name = detail.get("eventSource"), detail.get("eventName")
-    expected_ids: list[str] = []
-    if not refused_envelope and source == "ec2.amazonaws.com" and name == kind and not detail.get("errorCode"):
-        opted_in = any(isinstance(t, dict) and t.get("key") == TRIGGER and isinstance(t.get("value"), str)
-                       and t["value"].strip().lower() == "true" for t in applied)
-        if opted_in:
-            expected_ids = sorted({i for i in named if isinstance(i, str) and PCX.fullmatch(i)})
+    expected_ids = sorted(set(named)) if not (refused_envelope or another_call) and any(opt_ins) else []
     return event, {"envelope": refused_envelope, "ids": expected_ids}
-
-
-def echoes_safely(event: dict) -> bool:
-    """The refusal reason quotes eventName/eventSource verbatim: sane values give a sane sentence."""
-    detail = event.get("detail")
-    if not isinstance(detail, dict):
-        return True
-    return all(not isinstance(v, str) or (len(v) < 200 and v.isprintable())
-               for v in (detail.get("eventName"), detail.get("eventSource"), detail.get("errorCode")))
 
 
 # -- the intake ---------------------------------------------------------------------------------------------
@@ -229,7 +223,6 @@ def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monk
 
         runtime._clients.cache_clear()
         intake = handler("intake")
-        tables = all_route_tables(ec2)
         seen = {"refused": 0, "started": 0}
 
         def stop_running() -> None:
@@ -247,9 +240,7 @@ def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monk
             running = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]
             if not expected["ids"]:
                 assert result["started"] == [] and not result.get("skipped"), result
-                assert isinstance(result["reason"], str) and result["reason"].strip()
-                if echoes_safely(event):  # else: a known defect, see test_the_reason_never_echoes_raw_event_text
-                    one_sentence(result["reason"])
+                one_sentence(result["reason"])
                 if expected["envelope"]:
                     assert result["reason"].startswith("The event is not a CloudTrail API call event")
                 assert running == [], "a refused event started an execution"
@@ -264,7 +255,6 @@ def test_fuzzed_cloudtrail_events_end_in_a_clean_refusal_or_a_correct_start(monk
                     assert payload["peeringId"] in expected["ids"]
                     assert payload["trigger"]["eventId"] == event["detail"]["eventID"]
                 seen["started"] += 1
-            assert all_route_tables(ec2) == tables
 
         check()
         assert seen["refused"] >= 40 and seen["started"] >= 40, seen  # both outcomes were really exercised
@@ -301,7 +291,9 @@ def test_the_reason_never_echoes_raw_event_text(field):
     one_sentence(reason)
 
 
-# -- every stage handler, fed random state ------------------------------------------------------------------
+# -- every stage handler, fed random (mostly malformed) state ----------------------------------------------
+# Input validation only: in an empty account nothing here can reach a peering. What each stage does with the
+# documents the state machine really hands it is fuzzed per stage in tests/fault/test_fuzz_stages.py.
 
 STAGES = ["inspect", "accept", "check_active", "plan_routes", "apply_routes", "dns", "prepare_probe", "probe",
           "verify", "report", "rollback"]
@@ -352,7 +344,7 @@ def stage_inputs(draw: st.DrawFn) -> tuple[str, Any]:
     return stage, state
 
 
-def test_fuzzed_state_makes_every_stage_raise_only_the_projects_errors_in_one_line(monkeypatch):
+def test_random_state_makes_every_stage_refuse_or_fail_with_the_projects_errors_in_one_line(monkeypatch):
     from peering import probe, runtime
     from peering.errors import PeeringError, Unexpected
     from peering.models import ProbeResult, ProbeTarget
@@ -367,8 +359,6 @@ def test_fuzzed_state_makes_every_stage_raise_only_the_projects_errors_in_one_li
     with mock_aws(config=NO_EXECUTION):
         runtime._clients.cache_clear()
         handlers = {stage: handler(stage) for stage in STAGES}
-        ec2 = boto3.client("ec2", region_name=REGION)
-        tables = all_route_tables(ec2)
         outcomes: dict[str, int] = {}
 
         @FUZZ
@@ -384,7 +374,6 @@ def test_fuzzed_state_makes_every_stage_raise_only_the_projects_errors_in_one_li
             else:
                 assert isinstance(result, dict)
                 outcomes["returned"] = outcomes.get("returned", 0) + 1
-            assert all_route_tables(ec2) == tables
 
         check()
         assert outcomes.get("InvalidInput", 0) > 50 and len(outcomes) >= 3, outcomes

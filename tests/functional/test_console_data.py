@@ -1,6 +1,6 @@
 """The console's view of the two VPCs (ConsoleData.network) against moto in-process: both sides read with
-the layer's read_snapshot, routes through the peering flagged, a side the stack's credentials cannot see
-said in one line instead of drawn empty."""
+the layer's read_snapshot, routes through the peering flagged, a side in another account or region
+read as its own account, one that exists nowhere said in one line instead of drawn empty."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from peering_tools.executions import ExecutionRow, VpcRef
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+PEER = "222222222222"
 
 
 def data() -> ConsoleData:
@@ -49,13 +50,37 @@ def test_both_vpcs_their_tables_and_the_routes_through_the_peering(aws):
     assert not any(r["viaPeering"] for r in table_a["routes"])
 
 
-def test_a_side_the_stacks_credentials_cannot_see_is_said_not_drawn_empty(aws):
+def test_a_side_in_another_account_and_region_is_read_as_that_account(aws):
+    """moto (like the emulator) holds every account: the console reads the peer's VPC as the peer account
+    (``ACCOUNT_HEADER``), so a cross-account peering is drawn on both sides."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    peer = boto3.client("ec2", region_name="eu-west-1")
+    peer.meta.events.register("before-sign", lambda request, **_: request.headers.__setitem__(
+        "x-moto-account-id", PEER))
+    vpc_a = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    vpc_b = peer.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    assert vpc_b not in [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]], "the stack's account cannot see it"
+    peer.create_subnet(VpcId=vpc_b, CidrBlock="10.7.1.0/24")
+    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_b, PeerOwnerId=PEER, PeerRegion="eu-west-1")[
+        "VpcPeeringConnection"]["VpcPeeringConnectionId"]
+
+    view = data().network(row(pcx, VpcRef(vpc_id=vpc_a, account_id=ACCOUNT, region=REGION),
+                              VpcRef(vpc_id=vpc_b, account_id=PEER, region="eu-west-1")))
+
+    assert view["unreadable"] == []
+    assert [(v["role"], v["vpcId"], v["accountId"], v["region"], v["cidrs"]) for v in view["vpcs"]] == [
+        ("requester", vpc_a, ACCOUNT, REGION, ["10.6.0.0/16"]),
+        ("accepter", vpc_b, PEER, "eu-west-1", ["10.7.0.0/16"])]
+    assert [s["cidr"] for s in view["vpcs"][1]["subnets"]] == ["10.7.1.0/24"]
+
+
+def test_a_side_that_exists_in_no_account_is_said_not_drawn_empty(aws):
     ec2 = boto3.client("ec2", region_name=REGION)
     net = seed.build(ec2)
     pcx = seed.request_peering(ec2, net, tagged=False)
 
     view = data().network(row(pcx, VpcRef(vpc_id=net.vpc_a, account_id=ACCOUNT, region=REGION),
-                              VpcRef(vpc_id="vpc-0123456789abcdef0", account_id="222222222222", region="eu-west-1")))
+                              VpcRef(vpc_id="vpc-0123456789abcdef0", account_id=PEER, region="eu-west-1")))
 
     assert [v["role"] for v in view["vpcs"]] == ["requester"]
-    assert view["unreadable"] == ["vpc-0123456789abcdef0: not visible to the stack's account in eu-west-1"]
+    assert len(view["unreadable"]) == 1 and view["unreadable"][0].startswith("vpc-0123456789abcdef0: ")

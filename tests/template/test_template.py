@@ -1,16 +1,25 @@
 """template.yaml transformed offline by aws-sam-translator: rules, substitutions, Retry/Catch, IAM."""
 
+import copy
 import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from peering import errors
 from peering_tools import REPO_ROOT, template
+from peering_tools.iampolicy import ALLOW, Request, evaluate
+from tests.conftest import load_event
+from tests.iam.policies import resolver, role_statements
 
 ASL_PATH = REPO_ROOT / "statemachine" / "peering.asl.json"
 ASL = json.loads(ASL_PATH.read_text())
 MUTATIONS = re.compile(r"^ec2:(?!Describe|Get|List)")
+TRIGGER = "peering-automation/auto-accept"
+STATUS = STATUS_TAG = "peering-automation/status"
+STATUS_KEYS = {STATUS, "peering-automation/execution", "peering-automation/reason"}
 
 
 @pytest.fixture(scope="module")
@@ -33,34 +42,62 @@ def tasks(states: dict):
             yield from tasks(branch["States"])
 
 
-def test_rules_match_successful_pcx_tag_calls_only(spec):
-    patterns = {rule.logical_id: rule.pattern for rule in spec.rules}
-    tagged = patterns["IntakeFunctionPeeringTagged"]
-    assert tagged["source"] == ["aws.ec2"] and tagged["detail-type"] == ["AWS API Call via CloudTrail"]
-    assert tagged["detail"]["eventName"] == ["CreateTags"]
-    assert tagged["detail"]["errorCode"] == [{"exists": False}]
-    assert tagged["detail"]["requestParameters"]["resourcesSet"]["items"]["resourceId"] == [{"prefix": "pcx-"}]
-    assert tagged["detail"]["requestParameters"]["tagSet"]["items"]["key"] == ["peering-automation/auto-accept"]
-    created = patterns["IntakeFunctionPeeringCreatedWithTag"]
-    assert created["detail"]["eventName"] == ["CreateVpcPeeringConnection"]
-    assert created["detail"]["errorCode"] == [{"exists": False}]
-    assert created["detail"]["requestParameters"]["tagSpecificationSet"]["items"]["tags"]["key"] == [
-        "peering-automation/auto-accept"]
-    intake = [rule for rule in spec.rules if rule.logical_id.startswith("IntakeFunction")]
-    assert len(intake) == 2 and all(r.target_function == spec.functions["IntakeFunction"].name for r in intake)
+def _variants(name: str) -> dict[str, tuple[dict, bool]]:
+    """A recorded CloudTrail event and variants of it, each with whether the intake must receive it."""
+    base = load_event(name)
+    detail = base["detail"]
+    out = {"as recorded": (base, True)}
+
+    def variant(label: str, change, expected: bool) -> None:
+        event = copy.deepcopy(base)
+        change(event["detail"])
+        out[label] = (event, expected)
+
+    variant("failed call", lambda d: d.update(errorCode="Client.UnauthorizedOperation"), False)
+    variant("another call", lambda d: d.update(eventName="DeleteTags"), False)
+    variant("another service", lambda d: d.update(eventSource="s3.amazonaws.com"), False)
+    if detail["eventName"] == "CreateTags":
+        variant("not a peering", lambda d: d["requestParameters"]["resourcesSet"].update(
+            items=[{"resourceId": "vpc-0aaaaaaaaaaaaaaa1"}]), False)
+        variant("another tag", lambda d: d["requestParameters"]["tagSet"].update(
+            items=[{"key": "Name", "value": "x"}]), False)
+        variant("the tag among others, on several peerings", lambda d: d["requestParameters"].update(
+            resourcesSet={"items": [{"resourceId": "vpc-1"}, {"resourceId": "pcx-0a1b2c3d4e5f60718"}]},
+            tagSet={"items": [{"key": "Name", "value": "x"}, {"key": TRIGGER, "value": "true"}]}), True)
+    else:
+        variant("created without the tag", lambda d: d["requestParameters"]["tagSpecificationSet"]["items"][0].update(
+            tags=[{"key": "Name", "value": "x"}]), False)
+    return out
 
 
-def test_delete_rule_targets_the_cleanup_and_the_schedule_the_sweeper(spec):
-    rules = {rule.logical_id: rule for rule in spec.rules}
-    deleted = rules["CleanupFunctionPeeringDeleted"]
-    assert deleted.target_function == spec.functions["CleanupFunction"].name
-    assert deleted.pattern["detail"]["eventName"] == ["DeleteVpcPeeringConnection"]
-    assert deleted.pattern["detail"]["errorCode"] == [{"exists": False}]
-    sweep = rules["SweeperFunctionSweep"]
-    assert (sweep.schedule, sweep.pattern) == ("rate(15 minutes)", None)
-    assert sweep.target_function == spec.functions["SweeperFunction"].name
-    custom = {r.logical_id: r for r in template.stack_spec({"SweepSchedule": "rate(5 minutes)"}).rules}
-    assert custom["SweeperFunctionSweep"].schedule == "rate(5 minutes)"
+@pytest.mark.parametrize("name", ["create-tags-peering.json", "create-peering-tagged.json"])
+def test_the_intake_receives_successful_tagging_of_peerings_and_nothing_else(spec, name):
+    """The rules, read from the template, matched by an EventBridge pattern engine against recorded events."""
+    from peering_tools.eventpattern import matches
+
+    intake = [r for r in spec.rules if r.target_function == spec.functions["IntakeFunction"].name]
+    assert intake and all(r.pattern is not None for r in intake)
+    for label, (event, expected) in _variants(name).items():
+        assert any(matches(r.pattern, event) for r in intake) is expected, label
+    others = [r for r in spec.rules if r.pattern is not None and r not in intake]
+    assert not any(matches(r.pattern, load_event(name)) for r in others), "another function receives it too"
+
+
+def test_the_cleanup_receives_successful_peering_deletions_and_the_sweeper_runs_on_its_schedule(spec):
+    from peering_tools.eventpattern import matches
+
+    deleted = load_event("delete-peering.json")
+    failed = copy.deepcopy(deleted)
+    failed["detail"]["errorCode"] = "Client.UnauthorizedOperation"
+    receivers = {r.target_function for r in spec.rules if r.pattern is not None and matches(r.pattern, deleted)}
+    assert receivers == {spec.functions["CleanupFunction"].name}
+    assert not any(r.pattern is not None and matches(r.pattern, failed) for r in spec.rules)
+    assert not any(r.pattern is not None and matches(r.pattern, load_event("create-tags-peering.json"))
+                   for r in spec.rules if r.target_function == spec.functions["CleanupFunction"].name)
+    scheduled = {r.target_function: r.schedule for r in spec.rules if r.schedule}
+    assert scheduled == {spec.functions["SweeperFunction"].name: spec.parameters["SweepSchedule"]}
+    custom = template.stack_spec({"SweepSchedule": "rate(5 minutes)"})
+    assert {r.schedule for r in custom.rules if r.schedule} == {"rate(5 minutes)"}
 
 
 def test_the_state_machine_has_the_fixed_name_its_list_permission_is_built_from(cfn, spec):
@@ -161,12 +198,34 @@ def test_probe_template_attaches_the_function_and_tags_it_with_its_vpc():
     assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
 
 
-def test_activation_wait_is_a_bounded_poll():
-    states = ASL["States"]
-    assert states["WaitForActive"]["Type"] == "Wait" and states["WaitForActive"]["Next"] == "CheckActive"
-    assert states["IsActive"]["Default"] == "WaitForActive"
-    # the bound lives in the CheckActive function (MaxActivationChecks), which fails the run past it
-    assert template.stack_spec().functions["CheckActiveFunction"].environment["MAX_ACTIVATION_CHECKS"] == "24"
+def _cycles(states: dict) -> list[list[str]]:
+    """Every elementary cycle of a state graph (Next, Default, Choices and Catch edges)."""
+    edges = {name: {*([state["Next"]] if "Next" in state else []), *([state["Default"]] if "Default" in state else []),
+                    *(c["Next"] for c in state.get("Choices", [])), *(c["Next"] for c in state.get("Catch", []))}
+             for name, state in states.items()}
+    found: list[list[str]] = []
+
+    def walk(path: list[str]) -> None:
+        for nxt in sorted(edges[path[-1]]):
+            if nxt == path[0]:
+                found.append(path)
+            elif nxt not in path and nxt > path[0]:
+                walk([*path, nxt])
+
+    for start in sorted(states):
+        walk([start])
+    return found
+
+
+def test_every_loop_of_the_state_machine_goes_through_a_function_that_bounds_it():
+    """A loop made only of Wait, Choice and Pass states would poll forever: each one passes a Task (CheckActive
+    fails the run past MaxActivationChecks; the probe counts its attempts against maxAttempts)."""
+    graphs = [ASL["States"]] + [s["ItemProcessor"]["States"] for s in ASL["States"].values() if "ItemProcessor" in s]
+    loops = [cycle for states in graphs for cycle in _cycles(states)]
+    assert loops, "the activation wait and the probe retries are loops"
+    for states in graphs:
+        for cycle in _cycles(states):
+            assert any(states[name]["Type"] == "Task" for name in cycle), cycle
 
 
 def _statements(cfn: dict, role_logical_id: str) -> list[dict]:
@@ -187,19 +246,98 @@ def _actions(statement: dict) -> list[str]:
     return [action] if isinstance(action, str) else list(action)
 
 
-def test_no_ec2_mutation_is_allowed_on_everything_without_a_condition(cfn):
-    roles = [k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
-    assert roles
-    for role in roles:
-        for statement in _statements(cfn, role):
-            mutations = [a for a in _actions(statement) if MUTATIONS.match(a) or a in ("ec2:*", "*")]
-            if not mutations:
-                continue
-            assert statement.get("Resource") != "*" or "Condition" in statement, (role, statement)
-            assert "*" not in mutations and "ec2:*" not in mutations, (role, statement)
+STACK_ACCOUNT, FOREIGN_ACCOUNT = "123456789012", "222222222222"
+WORKING = {"in-progress", "accepted"}
+"""Status tag values of a peering the workflow is working on (Inspect set it; Accept may have)."""
 
 
-STATUS_KEYS = {"peering-automation/status", "peering-automation/execution", "peering-automation/reason"}
+@pytest.fixture(scope="module")
+def all_roles() -> dict[str, list[dict]]:
+    """Every IAM role of the deployed template with its statements resolved (default parameters)."""
+    cfn, resolve = resolver()
+    return {role: role_statements(cfn, resolve, role) for role, r in cfn["Resources"].items()
+            if r["Type"] == "AWS::IAM::Role"}
+
+
+def _mutations(roles: dict[str, list[dict]]) -> list[str]:
+    """Every EC2 action the template names that is not a read, plus the ones a wildcard could hide."""
+    named = {a for statements in roles.values() for s in statements
+             for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) if MUTATIONS.match(a)}
+    return sorted(named | {"ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute", "ec2:AcceptVpcPeeringConnection",
+                           "ec2:ModifyVpcPeeringConnectionOptions", "ec2:CreateTags", "ec2:DeleteTags",
+                           "ec2:RejectVpcPeeringConnection", "ec2:DeleteVpcPeeringConnection"})
+
+
+@st.composite
+def ec2_requests(draw: st.DrawFn, actions: list[str]) -> tuple[Request, dict]:
+    """An EC2 mutation on a resource of any kind, in this or another account, with any tags."""
+    action = draw(st.sampled_from(actions))
+    kind = draw(st.sampled_from(["route-table", "vpc-peering-connection", "vpc", "instance", "*"]))
+    account = draw(st.sampled_from([STACK_ACCOUNT, FOREIGN_ACCOUNT]))
+    tags = {}
+    if draw(st.booleans()):
+        tags[STATUS] = draw(st.sampled_from(["in-progress", "accepted", "routed", "verified", "failed", "", "x"]))
+    if draw(st.booleans()):
+        tags["peering-automation/skip"] = draw(st.sampled_from(["true", " TRUE", "tRuE\t", "false", "no", ""]))
+    context = {f"{prefix}:ResourceTag/{k}": v for k, v in tags.items() for prefix in ("ec2", "aws")}
+    context["aws:RequestedRegion"] = draw(st.sampled_from(["us-east-1", "eu-west-1"]))
+    if kind == "vpc-peering-connection":
+        for key in ("ec2:RequesterVpc", "ec2:AccepterVpc"):
+            owner = draw(st.sampled_from([STACK_ACCOUNT, FOREIGN_ACCOUNT]))
+            context[key] = f"arn:aws:ec2:us-east-1:{owner}:vpc/vpc-1"
+    if action in ("ec2:CreateTags", "ec2:DeleteTags") and draw(st.integers(0, 4)):
+        context["aws:TagKeys"] = draw(st.lists(st.sampled_from(sorted(STATUS_KEYS) + [
+            TRIGGER, "peering-automation/skip", "peering-automation/accept-from", "Name"]), min_size=1, max_size=3))
+    resource = "*" if kind == "*" else f"arn:aws:ec2:us-east-1:{account}:{kind}/{kind[:3]}-1"
+    return Request(action, resource, context), {"kind": kind, "account": account, "tags": tags}
+
+
+@settings(max_examples=600, deadline=None)
+@given(data=st.data())
+def test_every_ec2_mutation_any_role_may_make_is_conditioned(all_roles, data):
+    """Whatever the role and the request, an allowed EC2 mutation is on a resource of the stack's own account
+    (ARN scoping) and meets its condition: a peering the workflow is working on (or only its status tags
+    written), a route table not opted out with peering-automation/skip=true in any case or spacing, a VPC only
+    for accepting into it. Evaluated by the offline IAM evaluator (checked against AWS's documentation in
+    tests/iam), never by reading the statements' text."""
+    request, made = data.draw(ec2_requests(_mutations(all_roles)))
+    for role, statements in all_roles.items():
+        if evaluate(statements, request) != ALLOW:
+            continue
+        where = (role, request.action, request.resource, dict(request.context))
+        assert made["kind"] != "*" and made["account"] == STACK_ACCOUNT, where
+        if made["kind"] == "route-table":
+            assert request.action in ("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute"), where
+            assert made["tags"].get("peering-automation/skip", "").strip().lower() != "true", where
+        elif made["kind"] == "vpc-peering-connection":
+            keys = request.context.get("aws:TagKeys")
+            tagging_status_only = request.action in ("ec2:CreateTags", "ec2:DeleteTags") and keys and set(
+                keys) <= STATUS_KEYS
+            assert tagging_status_only or made["tags"].get(STATUS) in WORKING, where
+            if request.action == "ec2:AcceptVpcPeeringConnection":
+                assert STACK_ACCOUNT in request.context["ec2:RequesterVpc"], where
+                assert STACK_ACCOUNT in request.context["ec2:AccepterVpc"], where
+        else:
+            assert made["kind"] == "vpc" and request.action == "ec2:AcceptVpcPeeringConnection", where
+
+
+@pytest.mark.parametrize("action, kind, tags", [
+    ("ec2:CreateRoute", "route-table", {}), ("ec2:DeleteRoute", "route-table", {"peering-automation/skip": "false"}),
+    ("ec2:AcceptVpcPeeringConnection", "vpc-peering-connection", {STATUS_TAG: "in-progress"}),
+    ("ec2:ModifyVpcPeeringConnectionOptions", "vpc-peering-connection", {STATUS_TAG: "accepted"}),
+    ("ec2:CreateRoute", "vpc-peering-connection", {STATUS_TAG: "in-progress"}),
+])
+def test_the_conditioned_mutations_are_granted_to_some_role(all_roles, action, kind, tags):
+    """The property above is not vacuous: what the workflow does is allowed to some role on a resource that
+    meets the condition (which role: tests/iam, from the calls the functions really make)."""
+    context = {f"{p}:ResourceTag/{k}": v for k, v in tags.items() for p in ("ec2", "aws")}
+    context |= {"aws:RequestedRegion": "us-east-1", "ec2:RequesterVpc": f"arn:aws:ec2:us-east-1:{STACK_ACCOUNT}:vpc/a",
+                "ec2:AccepterVpc": f"arn:aws:ec2:us-east-1:{STACK_ACCOUNT}:vpc/b"}
+    request = Request(action, f"arn:aws:ec2:us-east-1:{STACK_ACCOUNT}:{kind}/x-1", context)
+    assert any(evaluate(statements, request) == ALLOW for statements in all_roles.values())
+
+
+
 
 
 def test_only_the_report_may_delete_a_tag_and_only_the_reason_tag_never_all_tags(cfn):
@@ -223,34 +361,16 @@ def test_every_tagging_statement_names_only_the_status_keys_and_requires_tag_key
         assert condition["Null"] == {"aws:TagKeys": "false"}, statement
 
 
-def test_every_route_writing_statement_on_tables_keeps_out_tables_tagged_skip(cfn):
-    """Property: for every statement that allows CreateRoute/DeleteRoute on route tables, a table tagged
-    skip = true in any case and with spaces is denied (offline evaluator; see tests/iam for whole roles)."""
-    from peering_tools.iampolicy import ALLOW, conditions_hold  # checked against AWS's documentation in tests/iam
-
-    roles = [k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
-    found = 0
-    for role in roles:
-        for s in _statements(cfn, role):
-            writes = {"ec2:CreateRoute", "ec2:DeleteRoute"} & set(_actions(s))
-            if s.get("Effect") != ALLOW or not writes or "route-table" not in json.dumps(s.get("Resource")):
-                continue
-            found += 1
-            for value in ("true", "TRUE", " True", "tRuE "):
-                context = {"ec2:ResourceTag/peering-automation/skip": value}
-                assert not conditions_hold(s.get("Condition"), context), (role, s.get("Sid"), value)
-            assert conditions_hold(s.get("Condition"), {}), (role, s.get("Sid"), "an untagged table")
-    assert found == 4, "ApplyRoutes, Rollback, Sweeper and Cleanup each write route tables"
-
-
 def test_no_wildcard_principal_anywhere(cfn):
     assert '"Principal": "*"' not in json.dumps(cfn) and '"AWS": "*"' not in json.dumps(cfn)
 
 
-def test_topic_is_encrypted_and_logs_expire(cfn):
-    resources = cfn["Resources"]
-    assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
-    assert resources["FunctionLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+def test_every_topic_is_encrypted_and_every_log_group_expires(cfn):
+    resources = cfn["Resources"].values()
+    topics = [r["Properties"] for r in resources if r["Type"] == "AWS::SNS::Topic"]
+    groups = [r["Properties"] for r in resources if r["Type"] == "AWS::Logs::LogGroup"]
+    assert topics and all(t.get("KmsMasterKeyId") for t in topics)
+    assert groups and all(g.get("RetentionInDays") == {"Ref": "LogRetentionInDays"} for g in groups)
 
 
 def test_functions_are_python313_on_arm64_with_the_layer(cfn):
@@ -273,6 +393,40 @@ def test_unknown_or_invalid_parameters_are_refused_in_one_sentence():
         template.stack_spec({"NoSuchParameter": "1"})
     with pytest.raises(template.TemplateError, match="EnableDnsResolution='maybe' is not one of"):
         template.stack_spec({"EnableDnsResolution": "maybe"})
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"RouteTableQuota": "abc"}, "Parameter RouteTableQuota='abc' must be a number."),
+    ({"RouteTableQuota": "nan"}, "Parameter RouteTableQuota='nan' must be a number."),
+    ({"RouteTableQuota": "0"}, "Parameter RouteTableQuota='0' must be a number from 1 to 1000."),
+    ({"DefaultProbePort": "65536"}, "Parameter DefaultProbePort='65536' must be a number from 1 to 65535."),
+    ({"LogRetentionInDays": "2"}, "Parameter LogRetentionInDays='2' is not one of "),
+    ({"AllowedRequesterAccounts": "1234"},
+     "Parameter AllowedRequesterAccounts='1234' does not satisfy its constraint: comma-separated 12-digit "
+     "account ids, no spaces."),
+    ({"AllowedAccepterAccounts": "111122223333, 444455556666"},
+     "Parameter AllowedAccepterAccounts='111122223333, 444455556666' does not satisfy its constraint: "),
+])
+def test_a_value_cloudformation_would_refuse_is_refused_in_one_sentence(overrides, message):
+    """CloudFormation checks Type Number, MinValue/MaxValue, AllowedValues and AllowedPattern before it creates
+    anything (user guide, "Parameters" section); `peering local up --parameter-overrides` does too."""
+    with pytest.raises(template.TemplateError) as refused:
+        template.stack_spec(overrides)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+
+
+def test_values_within_the_constraints_are_taken():
+    spec = template.stack_spec({"RouteTableQuota": "1000", "DefaultProbePort": "443", "LogRetentionInDays": "7",
+                                "AllowedRequesterAccounts": "111122223333,444455556666"})
+    assert spec.parameters["RouteTableQuota"] == "1000" and spec.parameters["DefaultProbePort"] == "443"
+
+
+def test_a_refused_noecho_value_is_not_shown():
+    source = template.load()
+    source["Parameters"]["AccepterRoleExternalId"]["AllowedPattern"] = "^[a-z-]*$"
+    with pytest.raises(template.TemplateError) as refused:
+        template._parameter_values(source, {"AccepterRoleExternalId": "SECRET"})
+    assert "SECRET" not in str(refused.value) and "AccepterRoleExternalId=****" in str(refused.value)
 
 
 def test_report_failures_of_the_project_errors_end_with_their_one_sentence_message():

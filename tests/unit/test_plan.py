@@ -47,6 +47,33 @@ def test_overlaps_finds_pairs_of_the_same_ip_version_only():
 def test_outside_reports_blocks_not_wholly_inside_an_allowed_range():
     assert plan.outside(["10.6.0.0/16", "10.200.0.0/16", "192.168.0.0/24"], ["10.0.0.0/9"]) == [
         "10.200.0.0/16", "192.168.0.0/24"]
+    # sharing addresses with an allowed range is not being inside it
+    assert plan.outside(["10.0.0.0/8", "10.96.0.0/11", "10.64.0.0/10"], ["10.0.0.0/9"]) == ["10.0.0.0/8"]
+    assert plan.outside(["fd00::/7", "fd00:1::/48"], ["fd00::/8"]) == ["fd00::/7"]
+
+
+@pytest.mark.parametrize("allowed, requester, accepter, refused", [
+    ("10.6.0.0/16,10.7.0.0/16", ["10.6.0.0/16"], ["10.7.0.0/16"], None),  # exactly the allowed ranges
+    ("10.6.0.0/17,10.7.0.0/16", ["10.6.0.0/16"], ["10.7.0.0/16"], "Requester VPC vpc-a has 10.6.0.0/16"),
+    ("10.6.0.0/16,10.7.128.0/17", ["10.6.0.0/16"], ["10.7.0.0/16"], "Accepter VPC vpc-b has 10.7.0.0/16"),
+    ("10.0.0.0/8", ["10.6.0.0/16"], ["172.16.0.0/16"], "Accepter VPC vpc-b has 172.16.0.0/16"),
+    ("10.0.0.0/8,fd00::/8", ["10.6.0.0/16", "fd00:1::/48"], ["10.7.0.0/16"], None),
+    ("10.0.0.0/8,fd00::/8", ["10.6.0.0/16"], ["10.7.0.0/16", "2600:1f18::/56"], "Accepter VPC vpc-b has 2600"),
+    ("fd00::/8", ["10.6.0.0/16"], ["10.7.0.0/16"], "Requester VPC vpc-a has 10.6.0.0/16"),  # no IPv4 range allowed
+])
+def test_allowed_peer_cidrs_admits_only_blocks_inside_an_allowed_range(allowed, requester, accepter, refused):
+    """Independent examples (not the rule restated): a VPC block that merely overlaps an allowed range, as
+    10.6.0.0/16 overlaps 10.6.0.0/17, is outside AllowedPeerCidrs."""
+    settings = Settings.from_env({"STACK_ACCOUNT_ID": "111111111111", "ALLOWED_PEER_CIDRS": allowed})
+    r = side("requester", "vpc-a", [c for c in requester if "." in c], [c for c in requester if ":" in c])
+    a = side("accepter", "vpc-b", [c for c in accepter if "." in c], [c for c in accepter if ":" in c])
+
+    reason = plan.refusal(peering(requester=r, accepter=a), settings)
+
+    if refused is None:
+        assert reason is None
+    else:
+        assert reason is not None and reason.startswith(refused) and "outside AllowedPeerCidrs" in reason
 
 
 def test_seed_peering_is_not_refused():
@@ -230,8 +257,11 @@ def test_tables_of_other_vpcs_are_never_planned():
 ACCOUNT_IDS = st.sampled_from(["111111111111", "222222222222", "333333333333"])
 VPC_IDS = st.sampled_from(["vpc-a", "vpc-b", "vpc-c"])
 ENTRIES = st.lists(st.one_of(ACCOUNT_IDS, VPC_IDS, st.just("*")), max_size=3)
-CIDRS = st.sampled_from(["10.6.0.0/16", "10.7.0.0/16", "172.16.0.0/16", "192.168.5.0/24", "100.64.1.0/24",
-                         "203.0.113.0/24", "8.0.0.0/8", "fd00:1::/48", "2600:1f18::/56"])
+CIDRS = {"10.6.0.0/16": True, "10.7.0.0/16": True, "172.16.0.0/16": True, "192.168.5.0/24": True,
+         "100.64.1.0/24": True, "203.0.113.0/24": False, "8.0.0.0/8": False, "fd00:1::/48": True,
+         "2600:1f18::/56": False}
+"""Blocks and whether each lies inside the default AllowedPeerCidrs (RFC 1918, RFC 6598, fd00::/8), written
+down by hand; the blocks are pairwise disjoint, so two VPCs overlap exactly when they share a block."""
 
 
 def _sides(draw_requester, draw_accepter):
@@ -241,27 +271,30 @@ def _sides(draw_requester, draw_accepter):
                  [c for c in draw_accepter[2] if ":" in c], account=draw_accepter[1], consent=draw_accepter[3]))
 
 
-SIDE = st.tuples(VPC_IDS, ACCOUNT_IDS, st.lists(CIDRS, min_size=1, max_size=2, unique=True), ENTRIES)
+SIDE = st.tuples(VPC_IDS, ACCOUNT_IDS, st.lists(st.sampled_from(sorted(CIDRS)), min_size=1, max_size=2, unique=True),
+                 ENTRIES)
 
 
 @given(requester=SIDE, accepter=SIDE, allowed_accepters=st.lists(ACCOUNT_IDS, max_size=2),
        mode=st.sampled_from(["tag", "account"]))
 def test_a_peering_proceeds_only_with_both_consents_allowed_accounts_and_private_ranges(
         requester, accepter, allowed_accepters, mode):
-    """The spec as implications, each checked directly on the inputs: whenever refusal() lets a peering
-    proceed, every rule of the security model held for it; and whenever one is broken, the refusal is one
-    sentence."""
+    """The spec both ways, each rule checked on the inputs against the hand-written table above (never with
+    ``plan``'s own helpers): refusal() lets a peering proceed exactly when every rule of the security model
+    holds for it, and a refusal is one sentence."""
     r, a = _sides(requester, accepter)
     settings = Settings(stack_account_id="111111111111", allowed_accepter_accounts=tuple(allowed_accepters),
                         consent_mode=mode)
     reason = plan.refusal(peering(requester=r, accepter=a), settings)
+    holds = {
+        "accounts allowed": r.account_id == "111111111111" and a.account_id in (allowed_accepters or ["111111111111"]),
+        "both consent": mode == "account" or bool({"*", a.account_id, a.vpc_id} & set(r.accept_from)
+                                                  and {"*", r.account_id, r.vpc_id} & set(a.accept_from)),
+        "private ranges": all(CIDRS[c] for c in (*r.all_cidrs, *a.all_cidrs)),
+        "no overlap": not set(r.all_cidrs) & set(a.all_cidrs),
+    }
     if reason is None:
-        assert r.account_id == "111111111111" and a.account_id in (allowed_accepters or ["111111111111"])
-        if mode == "tag":
-            assert {"*", a.account_id, a.vpc_id} & set(r.accept_from), "requester consented to the accepter"
-            assert {"*", r.account_id, r.vpc_id} & set(a.accept_from), "accepter consented to the requester"
-        private = ("10.", "172.16.", "192.168.", "100.64.", "fd00:")
-        assert all(c.startswith(private) for c in (*r.all_cidrs, *a.all_cidrs))
-        assert not plan.overlaps(r.all_cidrs, a.all_cidrs)
+        assert all(holds.values()), holds
     else:
+        assert not all(holds.values()), f"refused although every rule held: {reason}"
         assert reason.endswith(".") and "\n" not in reason

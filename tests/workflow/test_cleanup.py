@@ -216,3 +216,33 @@ def test_a_side_that_cannot_be_cleaned_fails_the_invocation_after_notifying(stac
         "errorMessage"]
     assert routes_to(ec2, network.rtb_a, pcx) == []  # the side that could be cleaned was
     assert routes_to(ec2, network.rtb_b, pcx) == ["10.6.0.0/16"]
+
+
+def test_a_route_repointed_while_the_cleanup_runs_is_left_alone(stack, ec2, network, monkeypatch):
+    """The cleanup lists the tables, then deletes: someone who repoints the route to the deleted peering in
+    between (here to B's internet gateway) made it theirs, and the cleanup re-reads the route before deleting
+    it. The repointing happens right after the cleanup's first DescribeRouteTables of B's VPC."""
+    import botocore.client
+
+    from peering_tools import inprocess
+
+    pcx = seed.request_peering(ec2, network)
+    assert json.loads(stack.run(pcx)["output"])["status"] == "verified"
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    original = botocore.client.BaseClient._make_api_call
+    repointed = []
+
+    def make_api_call(self, operation, params):
+        response = original(self, operation, params)
+        listing_b = operation == "DescribeRouteTables" and network.vpc_b in json.dumps(params.get("Filters", []))
+        if listing_b and inprocess.current_function() == CLEANUP and not repointed:
+            repointed.append(original(self, "ReplaceRoute", {"RouteTableId": network.rtb_b, "GatewayId": network.igw_b,
+                                                             "DestinationCidrBlock": "10.6.0.0/16"}))
+        return response
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+    result = invoke(CLEANUP, delete_event(pcx))
+
+    assert repointed, "the cleanup listed B's route tables"
+    assert [(r["routeTableId"], r["destination"]) for r in result["removed"]] == [(network.rtb_a, "10.7.0.0/16")]
+    assert ("10.6.0.0/16", network.igw_b) in seed.routes(ec2, network.rtb_b), "someone else's route was deleted"

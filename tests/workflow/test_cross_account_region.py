@@ -11,8 +11,6 @@ import os
 import boto3
 import botocore.client
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from peering import plan
 from peering.aws.clients import Clients
@@ -200,27 +198,37 @@ def test_cross_account_without_an_accepter_role_fails_in_one_sentence_and_change
     assert (all_route_tables(ec2_a), all_route_tables(ec2_b)) == before
 
 
-ACCOUNTS = st.text(alphabet="0123456789", min_size=12, max_size=12)
+STACK, OTHER, THIRD = "123456789012", "222222222222", "333333333333"
 
 
-@given(requester=ACCOUNTS, allowed=st.lists(ACCOUNTS, max_size=4), stack_account=ACCOUNTS)
-def test_a_requester_outside_the_allow_list_is_never_accepted_or_routed(requester, allowed, stack_account):
-    """The workflow accepts and routes only when refusal() is None: that never happens for such a requester."""
-    settings = Settings(stack_account_id=stack_account, allowed_requester_accounts=tuple(allowed),
-                        allowed_accepter_accounts=(requester, stack_account))
+@pytest.mark.parametrize("requester, allowed, proceeds", [
+    (STACK, (), True),  # no list: the stack's own account only
+    (OTHER, (), False),
+    (OTHER, (OTHER,), True),
+    (STACK, (OTHER,), False),  # a list replaces the default: the stack's account is not added to it
+    (THIRD, (OTHER, THIRD), True),
+    ("12345678901", (STACK,), False),  # a prefix of an allowed account is another account
+    (STACK + "0", (STACK,), False),
+])
+def test_a_requester_outside_the_allow_list_is_never_accepted_or_routed(requester, allowed, proceeds):
+    """Independent examples of AllowedRequesterAccounts (the workflow accepts and routes only when refusal() is
+    None; the handler-level refusal is tested above and in test_a_peering_refused_for_an_account_...)."""
+    settings = Settings(stack_account_id=STACK, allowed_requester_accounts=allowed,
+                        allowed_accepter_accounts=(requester, STACK))
     peering = Peering(
         peering_id="pcx-0123456789abcdef0", state="pending-acceptance",
         requester=VpcSide(role="requester", vpc_id="vpc-a", account_id=requester, region="us-east-1",
                           cidrs=["10.6.0.0/16"], accept_from=["*"]),
-        accepter=VpcSide(role="accepter", vpc_id="vpc-b", account_id=stack_account, region="us-east-1",
+        accepter=VpcSide(role="accepter", vpc_id="vpc-b", account_id=STACK, region="us-east-1",
                          cidrs=["10.7.0.0/16"], accept_from=["*"]),
         tags={"peering-automation/auto-accept": "true"},
     )
     reason = plan.refusal(peering, settings)
-    if requester not in (allowed or [stack_account]):
-        assert reason is not None and f"Requester account {requester} is not in AllowedRequesterAccounts" in reason
-    else:
+    if proceeds:
         assert reason is None
+    else:
+        assert reason is not None and reason.startswith(f"Requester account {requester} is not in "
+                                                        "AllowedRequesterAccounts")
 
 
 def test_cross_region_in_one_account_tags_the_accepter_regions_view_before_accepting(make_stack, aws, monkeypatch):
@@ -247,3 +255,30 @@ def test_cross_region_in_one_account_tags_the_accepter_regions_view_before_accep
     accept_at = next(i for i, (op, _) in enumerate(in_west) if op == "AcceptVpcPeeringConnection")
     tagged_before = [tags for op, tags in in_west[:accept_at] if op == "CreateTags"]
     assert tagged_before == [[{"Key": "peering-automation/status", "Value": "in-progress"}]]
+
+
+@pytest.mark.parametrize("parameters, reason", [
+    ({}, f"Accepter account {PEER_ACCOUNT} is not in AllowedAccepterAccounts (123456789012)."),
+    ({"AllowedAccepterAccounts": PEER_ACCOUNT, "AllowedRequesterAccounts": "333333333333"},
+     "Requester account 123456789012 is not in AllowedRequesterAccounts (333333333333)."),
+], ids=["accepter account", "requester account"])
+def test_a_peering_refused_for_an_account_is_refused_before_either_vpc_is_read(make_stack, aws, monkeypatch,
+                                                                               parameters, reason):
+    """Nothing of a VPC in an account the stack may not work in is read: Inspect decides the accounts from the
+    peering record alone, before any DescribeVpcs (and before assuming any role)."""
+    from tests.conftest import record_handler_calls
+
+    ec2_a = boto3.client("ec2", region_name="us-east-1")
+    ec2_b = session_in(PEER_ACCOUNT).client("ec2", region_name="us-east-1")
+    a, b = build_a(ec2_a), build_b(ec2_b)
+    stack = make_stack(AccepterRoleName=ROLE, AccepterRoleExternalId=EXTERNAL_ID, **parameters)
+    pcx = peer(ec2_a, a, b, PEER_ACCOUNT)
+    inspect_calls = []
+    record_handler_calls(monkeypatch, lambda function, client, operation, params, call: inspect_calls.append(
+        operation) if function.endswith("-InspectFunction") else None)
+
+    summary = json.loads(stack.run(pcx)["output"])
+
+    assert (summary["status"], summary["reason"]) == ("rejected", reason)
+    assert "DescribeVpcPeeringConnections" in inspect_calls, "Inspect read the peering"
+    assert not {"DescribeVpcs", "AssumeRole"} & set(inspect_calls), inspect_calls

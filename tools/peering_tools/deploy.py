@@ -9,7 +9,7 @@ import contextlib
 import io
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -32,6 +32,16 @@ class DeployedStack:
     function_arns: dict[str, str]
     rule_arns: dict[str, str]
     table_names: dict[str, str]
+    log_groups: list[str] = field(default_factory=list)
+
+    def resources(self) -> dict[str, tuple[str, str]]:
+        """The template's resources this deployment created: logical id -> (type, physical id). The others
+        (roles, permissions, the layer, alarms, subscriptions...) are not made locally."""
+        by_logical = set(self.function_arns) | set(self.rule_arns) | set(self.table_names)
+        by_physical = {("AWS::StepFunctions::StateMachine", self.state_machine_arn),
+                       ("AWS::SNS::Topic", self.topic_arn), *(("AWS::Logs::LogGroup", g) for g in self.log_groups)}
+        return {logical: (kind, physical) for logical, (kind, physical) in self.spec.resources.items()
+                if logical in by_logical or (kind, physical) in by_physical}
 
 
 def _placeholder_zip() -> bytes:
@@ -59,7 +69,8 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
     table_names = create_tables(client("dynamodb"), spec)
 
     logs = client("logs")
-    for group in sorted({fn.log_group for fn in spec.functions.values() if fn.log_group}):
+    log_groups = sorted({fn.log_group for fn in spec.functions.values() if fn.log_group})
+    for group in log_groups:
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=group)
 
@@ -99,7 +110,7 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
         )["RuleArn"]
         target = next(arn for f, arn in function_arns.items() if spec.functions[f].name == rule.target_function)
         events.put_targets(Rule=rule.name, Targets=[{"Id": "intake", "Arn": target}])
-    return DeployedStack(spec, machine_arn, topic_arn, function_arns, rule_arns, table_names)
+    return DeployedStack(spec, machine_arn, topic_arn, function_arns, rule_arns, table_names, log_groups)
 
 
 def create_tables(dynamodb: Any, spec: StackSpec) -> dict[str, str]:

@@ -22,12 +22,15 @@ fails loudly when one moves):
 EC2 behaviours where moto 5.2.5 differs from AWS (tags per account and region, overlapping CIDRs,
 blackhole routes, DryRun) are corrected by ``ec2_fidelity`` while an emulator runs, and a request
 signed for a region AWS does not have gets AWS's 403 (``regions.RegionGuard``), not moto's 500.
+An unsigned request (``aws --no-sign-request``) is served as the stack's account and region
+(``unsigned.UnsignedRequests``), so the AWS CLI needs no credentials here.
 
 The deployed stack is also recorded in the emulator's CloudFormation (``local_stack``, public API
 calls only), and the local console (``console``) is served on a second loopback port.
 
 Accounts come from the caller's credentials (STS AssumeRole credentials map to their account),
-regions from the client's request signature. Nothing here prints.
+regions from the client's request signature; an unsigned request is the default account in the stack's
+region. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from . import (
     regions,
     template,
     timewarp,
+    unsigned,
 )
 from .console import server as console_server
 
@@ -251,6 +255,7 @@ class Emulator:
         self._server.start()
         wsgi = self._server._server  # the werkzeug server ThreadedMotoServer made (canary: test_ec2_fidelity)
         wsgi.app = regions.RegionGuard(wsgi.app)  # a region AWS lacks: AWS's 403, not moto's 500
+        wsgi.app = unsigned.UnsignedRequests(wsgi.app, self.region)  # `aws --no-sign-request`: no credentials
         self.port = self._server.get_host_and_port()[1]
         _reset_moto(self.url)  # a new emulator starts empty: moto's backends are global to the process
         self._saved_moto_port = os.environ.get("MOTO_PORT")
@@ -317,7 +322,8 @@ class Emulator:
         if self.console_port is not None and self.console is None:
             try:
                 self.console = console_server.ConsoleServer(
-                    console_server.ConsoleData(self.url, self.region, self.stack_name, client=self.client),
+                    console_server.ConsoleData(self.url, self.region, self.stack_name, client=self.client,
+                                               account=self.account),
                     host=HOST, port=self.console_port)
             except OSError as e:
                 raise EmulatorError(f"The console's port {self.console_port} on {HOST} is not available "
@@ -331,7 +337,8 @@ class Emulator:
 
     def _register_stack(self, spec: template.StackSpec) -> None:
         console = f"{self.console_url}#/executions" if self.console_url else None
-        self.outputs = local_stack.register(self.client("cloudformation"), spec, console)
+        resources = self.stack.resources() if self.stack is not None else {}
+        self.outputs = local_stack.register(self.client("cloudformation"), spec, console, resources=resources)
 
     def stop(self) -> None:
         """Stop serving and put every patched seam back."""

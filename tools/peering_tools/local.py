@@ -125,6 +125,7 @@ def up(
     print(emulator.data_plane_note, file=sys.stderr, flush=True)
     print(f"ready: {url}", flush=True)
     _print_console(emulator)
+    print(f"aws cli: {aws_cli_prefix(emulator)} ...  (no credentials needed)", file=sys.stderr, flush=True)
     try:
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the ready and console lines; logs go to stderr
             while not stop.wait(0.5):
@@ -143,6 +144,11 @@ def _exit_now(code: int) -> None:
     sys.stderr.flush()
     logging.shutdown()
     os._exit(code)
+
+
+def aws_cli_prefix(emulator: Emulator) -> str:
+    """The AWS CLI against this emulator: unsigned requests are the stack's account and region (``unsigned``)."""
+    return f"aws --endpoint-url {emulator.url} --region {emulator.region} --no-sign-request"
 
 
 def _print_console(emulator: Emulator) -> None:

@@ -16,11 +16,22 @@ AWS's would:
 - a ``NoEcho`` parameter is recorded as ``****`` (what AWS's DescribeStacks returns for it): moto
   compares the *value* with the NoEcho keys (``moto/cloudformation/models.py:517``), so it would
   print the secret. The deployed stack uses the real value; only the record holds the mask.
-- it has no resources (moto accepts an empty ``Resources``; AWS would not, but nothing creates this
-  record on AWS), so ``list-stack-resources`` is empty locally;
+- its ``Resources`` are empty (moto accepts that; AWS would not, but nothing creates this record on
+  AWS): given to CreateStack, moto would create them a second time. The resources the emulator did
+  deploy are then added to the record (``record_resources``) so that ``list-stack-resources``,
+  ``describe-stack-resources`` and ``describe-stack-resource`` list them — logical id and type from the
+  transformed template, physical id as CloudFormation gives it (the function, rule, table or log group
+  name, the state machine's or topic's ARN);
 - ``ExecutionsConsoleUrl`` says it is the local console.
 
-No moto seam is patched here: only public API calls.
+The stack is created and updated through public API calls. ``record_resources`` writes into moto's
+stack record (``moto.cloudformation.parsing.ResourceMap``: ``_resource_json_map`` names the resources,
+``_parsed_resources`` holds them, ``moto/cloudformation/parsing.py:536-556``; ``list_stack_resources``
+reads them back, ``moto/cloudformation/models.py:1285-1289``, status ``CREATE_COMPLETE`` as moto
+hard-codes it, ``moto/cloudformation/responses.py:360``). Each entry is ``DeletionPolicy: Retain`` and its
+``delete`` does nothing, so ``delete-stack`` or an update of the record never deletes what the emulator
+deployed (``ResourceMap.delete`` skips retained resources, ``parsing.py:899-905``; an update's removals
+call ``delete``, ``parsing.py:939-943``). Canary: ``tests/emulator/test_local_stack.py``.
 """
 
 from __future__ import annotations
@@ -76,14 +87,16 @@ def _parameter_list(spec: template.StackSpec, declared: dict[str, Any]) -> list[
 
 
 def register(cloudformation: Any, spec: template.StackSpec, console_url: str | None = None,
-             template_path: Path = TEMPLATE) -> dict[str, str]:
-    """Create the stack's record (or update it after a redeploy); return its outputs."""
+             template_path: Path = TEMPLATE, resources: dict[str, tuple[str, str]] | None = None) -> dict[str, str]:
+    """Create the stack's record (or update it after a redeploy) with ``resources`` (logical id -> (type,
+    physical id), what was deployed); return its outputs."""
     outputs = stack_outputs(spec, console_url)
     body = record_template(spec, outputs, template_path)
     kwargs = {"StackName": spec.stack_name, "TemplateBody": json.dumps(body),
               "Parameters": _parameter_list(spec, body["Parameters"])}
     existing = cloudformation.describe_stacks()["Stacks"]
     if any(s["StackName"] == spec.stack_name and s["StackStatus"] != "DELETE_COMPLETE" for s in existing):
+        record_resources(spec.account_id, spec.region, spec.stack_name, {})  # the update's template has none
         try:
             cloudformation.update_stack(**kwargs)
         except ClientError as e:  # a redeploy that changed nothing: AWS answers the same
@@ -91,4 +104,31 @@ def register(cloudformation: Any, spec: template.StackSpec, console_url: str | N
                 raise
     else:
         cloudformation.create_stack(**kwargs)
+    record_resources(spec.account_id, spec.region, spec.stack_name, resources or {})
     return outputs
+
+
+class RecordedResource:
+    """One deployed resource as moto's stack record lists it (the attributes ``list_stack_resources`` reads)."""
+
+    def __init__(self, logical_id: str, resource_type: str, physical_id: str):
+        self.logical_resource_id, self.cf_resource_type = logical_id, resource_type
+        self.physical_resource_id = physical_id
+
+    def delete(self, account_id: str, region: str) -> None:
+        """The record is only a record: removing it from the stack leaves the emulator's resource in place."""
+
+
+def record_resources(account_id: str, region: str, stack_name: str, resources: dict[str, tuple[str, str]]) -> None:
+    """Make ``resources`` the record's resources (the moto seam described above); ``{}`` removes them."""
+    from moto.cloudformation.models import cloudformation_backends  # noqa: PLC0415 - the emulator's moto
+
+    resource_map = cloudformation_backends[account_id][region].get_stack(stack_name).resource_map
+    ours = {k for k, v in resource_map._parsed_resources.items() if isinstance(v, RecordedResource)}
+    for logical_id in ours:
+        resource_map._parsed_resources.pop(logical_id)
+    # a new dict: the old one is the record template's own ``Resources`` (get-template shows it unchanged)
+    resource_map._resource_json_map = {k: v for k, v in resource_map._resource_json_map.items() if k not in ours}
+    for logical_id, (kind, physical) in resources.items():
+        resource_map._resource_json_map[logical_id] = {"Type": kind, "DeletionPolicy": "Retain"}
+        resource_map._parsed_resources[logical_id] = RecordedResource(logical_id, kind, physical)

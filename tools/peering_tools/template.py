@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,8 @@ class StackSpec:
     topic_name: str
     outputs: dict[str, str]
     tables: dict[str, TableSpec] = field(default_factory=dict)
+    resources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Every resource of the transformed template whose condition holds: logical id -> (type, physical id)."""
 
     def arn(self, service: str, kind: str, name: str) -> str:
         sep = ":" if service in ("lambda", "states") else ""
@@ -132,10 +135,36 @@ def _parameter_values(template: dict, overrides: dict[str, str]) -> dict[str, st
     values = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
     values.update({k: str(v) for k, v in overrides.items()})
     for name, spec in declared.items():
-        allowed = spec.get("AllowedValues")
-        if allowed and values[name] not in [str(a) for a in allowed]:
-            raise TemplateError(f"Parameter {name}={values[name]!r} is not one of {allowed}.")
+        _check_parameter(name, spec, values[name])
     return values
+
+
+def _check_parameter(name: str, spec: dict, value: str) -> None:
+    """The constraints CloudFormation checks before it creates anything (user guide, "Parameters" section:
+    Type Number, AllowedValues, AllowedPattern, MinLength/MaxLength, MinValue/MaxValue); one sentence."""
+    shown = f"Parameter {name}={'****' if spec.get('NoEcho') else repr(value)}"  # a NoEcho value is never shown
+    allowed = spec.get("AllowedValues")
+    if allowed and value not in [str(a) for a in allowed]:
+        raise TemplateError(f"{shown} is not one of {allowed}.")
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise TemplateError(f"{shown} must be a number.")
+        low, high = spec.get("MinValue"), spec.get("MaxValue")
+        if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+            raise TemplateError(f"{shown} must be a number from {low if low is not None else '-inf'} to "
+                                f"{high if high is not None else 'inf'}.")
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(str(pattern), value) is None:
+        why = spec.get("ConstraintDescription") or f"the pattern {pattern}"
+        raise TemplateError(f"{shown} does not satisfy its constraint: {why}.")
+    shortest, longest = spec.get("MinLength"), spec.get("MaxLength")
+    if (shortest is not None and len(value) < int(shortest)) or (longest is not None and len(value) > int(longest)):
+        raise TemplateError(f"{shown} must be {shortest or 0} to {longest if longest is not None else 'any number of'} "
+                            "characters long.")
 
 
 def _stage_artifacts(template: dict) -> tuple[dict, dict[str, str]]:
@@ -217,6 +246,10 @@ class Resolver:
             "AWS::Lambda::LayerVersion": f"arn:aws:lambda:{self.region}:{self.account}:layer:{name}:1",
         }
         return arn_of.get(kind, name)
+
+    def physical_id(self, logical_id: str) -> str:
+        """The resource's physical id as CloudFormation lists it (what ``Ref`` returns for these types)."""
+        return self._ref_resource(logical_id)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         if logical_id not in self.resources:
@@ -332,12 +365,14 @@ def stack_spec(
     functions: dict[str, FunctionSpec] = {}
     rules: list[RuleSpec] = []
     tables: dict[str, TableSpec] = {}
+    resources: dict[str, tuple[str, str]] = {}
     machine_name = definition = topic_name = ""
     for logical_id, resource in cfn["Resources"].items():
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
         props = resource.get("Properties", {})
         kind = resource["Type"]
+        resources[logical_id] = (kind, resolver.physical_id(logical_id))
         if kind == "AWS::Lambda::Function":
             env = resolver.resolve(props.get("Environment", {}).get("Variables", {}))
             functions[logical_id] = FunctionSpec(
@@ -382,7 +417,7 @@ def stack_spec(
                 ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None)
     outputs = {name: str(resolver.resolve(o["Value"])) for name, o in cfn.get("Outputs", {}).items()}
     return StackSpec(stack_name, account_id, region, values, functions, rules, machine_name, definition,
-                     topic_name, outputs, tables)
+                     topic_name, outputs, tables, resources)
 
 
 def substitute(definition: str, substitutions: dict[str, str]) -> str:

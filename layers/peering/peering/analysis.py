@@ -156,7 +156,7 @@ class Snapshot:
 
     def block_holding(self, net: Net, vpc_id: str | None) -> str:
         """The VPC block that holds ``net`` (what a route should name), else ``net`` itself."""
-        for cidr in self.vpc_cidrs.get(vpc_id or "", ()):
+        for cidr in self.vpc_cidrs.get(vpc_id, ()) if vpc_id else ():
             block = _net(cidr)
             if block.version == net.version and net.subnet_of(block):
                 return str(block)
@@ -243,7 +243,7 @@ def endpoint_for_subnet(snapshot: Snapshot, subnet_id: str, security_group_ids: 
     subnet = snapshot.subnets.get(subnet_id)
     if subnet is None:
         raise ValueError(f"Subnet {subnet_id} is not in the snapshot.")
-    return Endpoint(f"subnet {subnet_id} ({subnet.cidr})", subnet_id, tuple(security_group_ids), None)
+    return Endpoint(f"subnet {subnet_id} ({subnet.cidr})", subnet_id, tuple(security_group_ids))
 
 
 # == helpers =======================================================================================
@@ -372,7 +372,7 @@ def _sg_admits(snapshot: Snapshot, group_ids: tuple[str, ...], egress: bool, pro
                     remaining = [piece for part in remaining for piece in _minus(part, rule_net)]
                     if not remaining:
                         return _SgVerdict(True, f"its rule for {cidr}")
-    left = "" if remaining == [peer] else f"{', '.join(map(str, remaining))} is not covered"
+    left = "" if remaining == [peer] else f"{', '.join(map(str, sorted(remaining)))} is not covered"
     return _SgVerdict(False, left, note)
 
 
@@ -426,10 +426,6 @@ def _acl_admits(acl: NetworkAcl, egress: bool, protocol: str, peer: Net, ports: 
         if not remaining:
             return _AclVerdict(True, tuple(used))
     return _AclVerdict(False, (IMPLICIT_DENY_RULE,), tuple(remaining))
-
-
-def _rule_text(number: int) -> str:
-    return "rule *" if number == IMPLICIT_DENY_RULE else f"rule {number}"
 
 
 # == the analysis ==================================================================================
@@ -545,7 +541,7 @@ def _route_hop(walk: _Walk, snapshot: Snapshot, kind: str, side: Subnet, to: Net
                           f"{head} has no route{back} to {snapshot.block_holding(to, to_vpc)}.")
     if uncovered and best is None:
         return walk.block(kind, table.route_table_id, (
-            f"{head} has no route{back} to {', '.join(map(str, uncovered))}, part of {_place(to)}."))
+            f"{head} has no route{back} to {', '.join(map(str, sorted(uncovered)))}, part of {_place(to)}."))
     chosen = best if best in deciding else deciding[0]
     via = ", ".join(r.destination for r in deciding)
     walk.ok(kind, table.route_table_id, f"{head} sends {_place(to)}{back} to {chosen.target} (route {via}).")
@@ -636,7 +632,7 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
     verdict = _sg_admits(snapshot, dst_groups, False, number, port, src.peer, src.groups, references_apply, across)
     groups = _groups_text(snapshot, dst_groups) if dst_groups else "no security group"
     if not verdict.admitted:
-        verb = "does" if len(dst_groups) == 1 else "do"
+        verb = "do" if len(dst_groups) > 1 else "does"  # "no security group ... does not admit"
         whole = "all of " if src.peer.num_addresses > 1 else ""
         detail = "; ".join(d for d in (verdict.by, verdict.note) if d)
         return walk.block("sg-ingress", ",".join(dst_groups) or interface.interface_id, (
@@ -669,7 +665,7 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
         direction = f"out to {_place(other)}" if egress else f"in from {_place(other)}"
         what = flow_text(number, ports if number in PORTED else None)
         acl_verdict = _acl_admits(acl, egress, number, other, ports)
-        rules = ", ".join(_rule_text(n) for n in acl_verdict.rules)
+        rules = ", ".join(f"rule {n}" for n in acl_verdict.rules)  # rule * (32767) only denies: see cause
         if acl_verdict.allowed:
             traffic = f"replies {direction} on {what}" if is_reply else f"{what} {direction}"
             walk.ok(kind, acl.acl_id, f"{head} allows {traffic} ({rules}).")
@@ -678,10 +674,10 @@ def analyze(snapshot: Snapshot, source: Endpoint, destination_ip: str, port: int
         cause = rules if acl_verdict.rules != (IMPLICIT_DENY_RULE,) else "no rule allows it, so rule * denies it"
         ports_text = ", ".join(sorted({f"{low}-{high}" if low != high else str(low) for _, low, high in denied},
                                       key=lambda text: int(text.split("-")[0])))
-        nets = sorted({box[0] for box in denied}, key=str)
+        nets = sorted({box[0] for box in denied})  # one address family per check: in address order
         peer_part = "" if nets == [other] else f" (for {', '.join(map(_place, nets))})"
         if is_reply:
-            part = f"{PROTOCOL_NAMES.get(number, number)}/{ports_text}" if number in PORTED else what
+            part = f"{PROTOCOL_NAMES[number]}/{ports_text}" if number in PORTED else what
             why = (", but replies go to the client's ephemeral port, anywhere in 1024-65535" if number in PORTED
                    else "")
             return walk.block(kind, acl.acl_id, (f"{head} does not let replies {direction} on {part}{peer_part} "

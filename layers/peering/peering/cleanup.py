@@ -121,7 +121,7 @@ def _summary_reason(peering_id: str, state: str, removed: list[RemovedRoute], ke
                  "made by CreateRoute)")
     if problems:
         text += f"; {len(problems)} side(s) could not be cleaned: {' '.join(problems)}"
-    return text.rstrip(".") + "."
+    return text.removesuffix(".") + "."  # a problem's own sentence ends the summary with one period
 
 
 # -- orchestration ---------------------------------------------------------------------------------

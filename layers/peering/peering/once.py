@@ -71,8 +71,8 @@ class StartRequest(Wire):
     event_time: str = ""
 
 
-def new_lease(peering_id: str, arn: str, now: int, trigger: str = "") -> Lease:
-    return Lease(peering_id=peering_id, execution_name=arn.rsplit(":", 1)[-1], execution_arn=arn,
+def new_lease(peering_id: str, arn: str, now: int, trigger: str) -> Lease:
+    return Lease(peering_id=peering_id, execution_name=arn.rpartition(":")[2], execution_arn=arn,
                  token=uuid.uuid4().hex, acquired_at=now, expires_at=now + LEASE_SECONDS, trigger=trigger)
 
 

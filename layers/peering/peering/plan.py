@@ -207,8 +207,7 @@ def shadows(destination: str, route: Route, peering_id: str) -> bool:
 
 
 def plan_side(
-    peering_id: str, side: VpcSide, peer: VpcSide, tables: Sequence[RouteTable], quota: int,
-    allow_shadowing: bool = False,
+    peering_id: str, side: VpcSide, peer: VpcSide, tables: Sequence[RouteTable], quota: int, allow_shadowing: bool,
 ) -> SidePlan:
     """Routes for one side: every non-skipped table of ``side`` x every CIDR of ``peer``.
 

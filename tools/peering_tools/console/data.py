@@ -32,30 +32,48 @@ class NotFound(Exception):
     """What was asked for does not exist; the message says what."""
 
 
+ACCOUNT_HEADER = "x-moto-account-id"
+"""moto answers a request carrying this header as that account (``moto/core/responses.py:348-356``, before
+the access key is looked at): the console reads a peer account's VPC in the emulator with it."""
+DEFAULT_ACCOUNT = "123456789012"
+
+
+def _as_account(account: str) -> Callable[..., None]:
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers[ACCOUNT_HEADER] = account
+    return add_header
+
+
 class _EmulatorClients:
     """What ``executions``' finders need (``client(service)``, ``endpoint_url``), answered with the
     emulator's own clients and dummy credentials: the console never depends on the environment's AWS
-    configuration. Clients are made once per service (boto3 clients are thread-safe)."""
+    configuration. Clients are made once per service, region and account (boto3 clients are thread-safe);
+    a client for another account than the stack's carries ``ACCOUNT_HEADER``."""
 
-    def __init__(self, factory: Callable[..., Any], endpoint_url: str):
-        self._factory, self.endpoint_url = factory, endpoint_url
+    def __init__(self, factory: Callable[..., Any], endpoint_url: str, account: str = DEFAULT_ACCOUNT):
+        self._factory, self.endpoint_url, self.account = factory, endpoint_url, account
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def client(self, service: str, **kwargs: Any) -> Any:
-        key = f"{service}:{kwargs.get('region_name', '')}"
+    def client(self, service: str, account: str | None = None, **kwargs: Any) -> Any:
+        other = account if account and account != self.account else None
+        key = f"{service}:{kwargs.get('region_name', '')}:{other or ''}"
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._factory(service, **kwargs)
+                made = self._factory(service, **kwargs)
+                if other:
+                    made.meta.events.register("before-sign", _as_account(other))
+                self._clients[key] = made
             return self._clients[key]
 
 
 class ConsoleData:
     """The console's JSON API, answered from the emulator at ``endpoint_url``."""
 
-    def __init__(self, endpoint_url: str, region: str, stack_name: str, client: Callable[..., Any]):
-        self.endpoint_url, self.region, self.stack_name = endpoint_url, region, stack_name
-        self._aws = _EmulatorClients(client, endpoint_url)
+    def __init__(self, endpoint_url: str, region: str, stack_name: str, client: Callable[..., Any],
+                 account: str = DEFAULT_ACCOUNT):
+        self.endpoint_url, self.region, self.stack_name, self.account = endpoint_url, region, stack_name, account
+        self._aws = _EmulatorClients(client, endpoint_url, account)
         self._client = self._aws.client
 
     # -- stack ------------------------------------------------------------------------------------
@@ -106,8 +124,8 @@ class ConsoleData:
     # -- the two VPCs ------------------------------------------------------------------------------
     def network(self, row: executions.ExecutionRow) -> dict[str, Any] | None:
         """Both VPCs (blocks, subnets, route tables and their routes) and the peering, as EC2 has them
-        now. A side in another account or region than the stack's is read through that region with the
-        emulator's credentials; what cannot be read is left out and said."""
+        now. Each side is read in its own region and as its own account (the emulator holds every
+        account); what cannot be read is left out and said."""
         sides = [s for s in (row.requester, row.accepter) if s is not None]
         if not sides:
             return None
@@ -118,13 +136,14 @@ class ConsoleData:
             if side is None:
                 continue
             try:
-                ec2 = self._client("ec2", region_name=side.region)
+                ec2 = self._client("ec2", account=side.account_id, region_name=side.region)
                 snap = read_snapshot([(ec2, [side.vpc_id])], [row.peering_id])
             except (ClientError, BotoCoreError) as e:
                 unreadable.append(f"{side.vpc_id}: {one_line(str(e))}")
                 continue
-            if side.vpc_id not in snap.vpc_cidrs:  # another account's VPC: not visible with the stack's credentials
-                unreadable.append(f"{side.vpc_id}: not visible to the stack's account in {side.region}")
+            if side.vpc_id not in snap.vpc_cidrs:  # deleted since, or the run recorded no account for it
+                unreadable.append(f"{side.vpc_id}: not found in account {side.account_id or self.account} "
+                                  f"in {side.region}")
                 continue
             vpcs.append(_vpc_view(role, side, snap, row.peering_id))
             info = snap.peerings.get(row.peering_id)

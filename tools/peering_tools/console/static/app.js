@@ -257,7 +257,7 @@ function networkSection(network) {
   const byRole = Object.fromEntries(network.vpcs.map((v) => [v.role, v]));
   const p = network.peering;
   const vpcBox = (vpc, role) => {
-    if (!vpc) return el("div", { class: "vpc missing" }, el("h3", {}, role), el("p", { class: "muted" }, "not readable from the stack's account and region"));
+    if (!vpc) return el("div", { class: "vpc missing" }, el("h3", {}, role), el("p", { class: "muted" }, "not readable (see below)"));
     return el("div", { class: "vpc", "data-vpc": vpc.vpcId },
       el("h3", {}, vpc.name || vpc.vpcId, " ", el("span", { class: "muted small" }, role)),
       el("p", {}, el("code", {}, vpc.vpcId), " · ", vpc.cidrs.join(", "), el("br"), el("span", { class: "muted small" }, `${vpc.accountId} · ${vpc.region}`)),
