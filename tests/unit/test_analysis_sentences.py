@@ -16,7 +16,7 @@ from peering.analysis import (
     Endpoint,
     Interface,
     PathResult,
-    RouteInfo,
+    Route,
     SecurityGroup,
     SgRule,
     Snapshot,
@@ -151,7 +151,7 @@ def test_an_inter_region_peering_says_which_regions_it_joins():
 
 
 def test_a_peering_the_snapshot_does_not_hold_blocks_naming_it():
-    result = run(with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", "pcx-unseen")), peering_id=None)
+    result = run(with_routes(world(), "rtb-a", LOCAL_A, Route("10.7.0.0/16", "pcx-unseen")), peering_id=None)
     well_formed(result)
     assert (result.blocked_by.kind, result.blocked_by.component) == ("peering", "pcx-unseen")
     assert result.reason == "peering pcx-unseen is not in the snapshot (not visible to this account)."
@@ -167,7 +167,9 @@ def test_without_a_peering_id_the_far_side_is_the_peerings_other_vpc():
 
 
 def test_a_peering_that_joins_other_vpcs_names_the_vpcs_it_joins():
-    snap = with_peering(world(), requester_vpc="vpc-c", accepter_vpc="vpc-d")
+    peering = world().peerings[PCX]
+    snap = replace(world(), peerings={PCX: replace(peering, requester=replace(peering.requester, vpc_id="vpc-c"),
+                                                   accepter=replace(peering.accepter, vpc_id="vpc-d"))})
     result = run(snap)
     well_formed(result)
     assert result.reason == "peering pcx-ab joins vpc-c and vpc-d, not VPC A and VPC B."
@@ -176,7 +178,7 @@ def test_a_peering_that_joins_other_vpcs_names_the_vpcs_it_joins():
 def test_the_route_back_must_use_the_same_peering():
     snap = replace(world(), peerings={**world().peerings, "pcx-other": replace(world().peerings[PCX],
                                                                                peering_id="pcx-other")})
-    result = run(with_routes(snap, "rtb-b", LOCAL_B, RouteInfo("10.6.0.0/16", "pcx-other")))
+    result = run(with_routes(snap, "rtb-b", LOCAL_B, Route("10.6.0.0/16", "pcx-other")))
     well_formed(result)
     assert (result.blocked_by.kind, result.blocked_by.component) == ("route-back", "rtb-b")
     assert result.reason == ("route table rtb-b of subnet-b (VPC B) has no route back to 10.6.0.0/16 through pcx-ab: "
@@ -280,8 +282,8 @@ def test_a_source_in_the_other_family_uses_its_own_address_of_the_destinations_f
                                   "subnet-b": replace(snap.subnets["subnet-b"], ipv6_cidr="fd00:7:1::/64")},
                    interfaces=(replace(snap.interfaces[0], ips=(IP_A, "fd00:6:1::10")),
                                replace(snap.interfaces[1], ips=(IP_B, "fd00:7:1::20"))))
-    snap = with_routes(with_routes(snap, "rtb-a", LOCAL_A, TO_B, RouteInfo("fd00:7::/32", PCX)), "rtb-b", LOCAL_B,
-                       TO_A, RouteInfo("fd00:6::/32", PCX))
+    snap = with_routes(with_routes(snap, "rtb-a", LOCAL_A, TO_B, Route("fd00:7::/32", PCX)), "rtb-b", LOCAL_B,
+                       TO_A, Route("fd00:6::/32", PCX))
     snap = with_group(snap, "sg-b", ingress=(SgRule("tcp", 22, 22, ("fd00:6::/32",)),))
     result = run(snap, IP_A, "fd00:7:1::20")
     assert result.reachable, result.reason
@@ -354,42 +356,42 @@ def test_groups_missing_from_the_snapshot_or_unnamed_are_named_by_id():
 
 
 def test_route_destinations_that_are_not_cidrs_are_passed_over():
-    snap = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("pl-0123456789abcdef0", "vpce-1"), TO_B)
+    snap = with_routes(world(), "rtb-a", LOCAL_A, Route("pl-0123456789abcdef0", "vpce-1"), TO_B)
     assert run(snap).reachable
 
 
 def test_a_blackhole_to_the_peering_itself_drops_the_traffic():
-    snap = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", PCX, "blackhole"))
+    snap = with_routes(world(), "rtb-a", LOCAL_A, Route("10.7.0.0/16", PCX, "blackhole"))
     assert run(snap).reason == ("route table rtb-a of subnet-a (VPC A) drops traffic to 10.7.1.20: its best match "
                                 "10.7.0.0/16 is a blackhole route (its target pcx-ab no longer exists).")
-    untargeted = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", None, "blackhole"))
+    untargeted = with_routes(world(), "rtb-a", LOCAL_A, Route("10.7.0.0/16", None, "blackhole"))
     assert run(untargeted).reason == ("route table rtb-a of subnet-a (VPC A) drops traffic to 10.7.1.20: its best "
                                       "match 10.7.0.0/16 is a blackhole route.")
 
 
 def test_a_route_without_a_target_and_any_peering_asked_read_as_such():
-    snap = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("10.7.0.0/16", None))
+    snap = with_routes(world(), "rtb-a", LOCAL_A, Route("10.7.0.0/16", None))
     assert run(snap, peering_id=None).reason == (
         "route table rtb-a of subnet-a (VPC A) has no route to 10.7.0.0/16 through a peering connection: its best "
         "match 10.7.0.0/16 sends 10.7.1.20 to an unknown target.")
 
 
 def test_a_more_specific_route_elsewhere_names_the_route_it_beats():
-    snap = with_routes(world(), "rtb-a", LOCAL_A, RouteInfo("0.0.0.0/0", "nat-1"), TO_B,
-                       RouteInfo("10.7.1.0/24", "tgw-1"))
+    snap = with_routes(world(), "rtb-a", LOCAL_A, Route("0.0.0.0/0", "nat-1"), TO_B,
+                       Route("10.7.1.0/24", "tgw-1"))
     assert run(snap).reason == ("route table rtb-a of subnet-a (VPC A) sends 10.7.1.20 to tgw-1 through its more "
                                 "specific route 10.7.1.0/24, which beats the route 10.7.0.0/16 to pcx-ab.")
 
 
 def test_a_subnet_wide_route_back_reads_every_route_that_takes_part_of_it():
     source = Endpoint("subnet subnet-a", "subnet-a", ("sg-a",))
-    split = with_routes(world(), "rtb-b", LOCAL_B, RouteInfo("10.6.1.0/25", PCX), RouteInfo("10.6.1.128/25", PCX))
+    split = with_routes(world(), "rtb-b", LOCAL_B, Route("10.6.1.0/25", PCX), Route("10.6.1.128/25", PCX))
     assert analyze(split, source, IP_B, 22, PCX).hops[2].sentence == (
         "route table rtb-b of subnet-b (VPC B) sends 10.6.1.0/24 back to pcx-ab (route 10.6.1.0/25, 10.6.1.128/25).")
-    partial = with_routes(world(), "rtb-b", LOCAL_B, RouteInfo("10.6.1.64/26", PCX), RouteInfo("10.6.1.192/26", PCX))
+    partial = with_routes(world(), "rtb-b", LOCAL_B, Route("10.6.1.64/26", PCX), Route("10.6.1.192/26", PCX))
     assert analyze(partial, source, IP_B, 22, PCX).reason == (
         "route table rtb-b of subnet-b (VPC B) has no route back to 10.6.1.0/26, 10.6.1.128/26, part of 10.6.1.0/24.")
-    elsewhere = with_routes(world(), "rtb-b", LOCAL_B, TO_A, RouteInfo("10.6.1.0/25", "tgw-1"))
+    elsewhere = with_routes(world(), "rtb-b", LOCAL_B, TO_A, Route("10.6.1.0/25", "tgw-1"))
     assert analyze(elsewhere, source, IP_B, 22, PCX).reason == (
         "route table rtb-b of subnet-b (VPC B) has no route back to 10.6.0.0/16 through pcx-ab: its route for part of "
         "it, 10.6.1.0/25 sends 10.6.1.0/24 to tgw-1.")
@@ -436,7 +438,9 @@ def test_an_address_in_no_subnet_is_placed_in_the_peered_vpc_to_name_its_block()
 
 
 def test_a_peering_that_leaves_out_the_source_and_an_unknown_far_side_say_so():
-    snap = with_peering(world(), requester_vpc="vpc-c", accepter_vpc="vpc-d")
+    peering = world().peerings[PCX]
+    snap = replace(world(), peerings={PCX: replace(peering, requester=replace(peering.requester, vpc_id="vpc-c"),
+                                                   accepter=replace(peering.accepter, vpc_id="vpc-d"))})
     assert run(snap, dst_ip="10.7.200.1", peering_id=None).reason == (
         "peering pcx-ab joins vpc-c and vpc-d, not VPC A and ?.")
 
@@ -464,8 +468,8 @@ def test_a_subnet_wide_ipv6_source_uses_the_subnets_ipv6_block():
     snap = replace(snap, subnets={"subnet-a": replace(snap.subnets["subnet-a"], ipv6_cidr="fd00:6:1::/64"),
                                   "subnet-b": replace(snap.subnets["subnet-b"], ipv6_cidr="fd00:7:1::/64")},
                    interfaces=(snap.interfaces[0], replace(snap.interfaces[1], ips=(IP_B, "fd00:7:1::20"))))
-    snap = with_routes(with_routes(snap, "rtb-a", LOCAL_A, RouteInfo("fd00:7::/32", PCX)), "rtb-b", LOCAL_B,
-                       RouteInfo("fd00:6::/32", PCX))
+    snap = with_routes(with_routes(snap, "rtb-a", LOCAL_A, Route("fd00:7::/32", PCX)), "rtb-b", LOCAL_B,
+                       Route("fd00:6::/32", PCX))
     snap = with_group(snap, "sg-b", ingress=(SgRule("tcp", 22, 22, ("fd00:6::/32",)),))
     result = analyze(snap, Endpoint("subnet subnet-a", "subnet-a", ("sg-a",)), "fd00:7:1::20", 22, PCX)
     assert result.reachable, result.reason

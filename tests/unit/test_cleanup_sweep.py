@@ -1,5 +1,5 @@
 """The delete cleanup and the sweep, orchestrated against moto in-process (one account, one region), with the
-stack's Workflow but without deploying the stack: the fast counterpart of tests/workflow/test_cleanup.py and
+stack's Deps but without deploying the stack: the fast counterpart of tests/workflow/test_cleanup.py and
 test_sweeper.py, which run the real workflow.
 
 moto 5.2.5 reports routes to a deleted peering as ``active`` (moto/ec2/models/route_tables.py:260-262); as
@@ -8,6 +8,7 @@ in tests/conftest.py's ``make_stack``, its Route.state is read as AWS reports it
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import boto3
 import pytest
@@ -15,8 +16,8 @@ from moto import mock_aws
 
 from peering import cleanup, sweeper
 from peering.config import EXECUTION_TAG, SKIP_TAG, STATUS_TAG, Settings
+from peering.deps import Deps
 from peering.errors import CleanupIncomplete, InvalidInput
-from peering.service import Workflow
 from tests.conftest import ACCOUNT, REGION, aws_route_state
 
 TRIGGER = "peering-automation/auto-accept"
@@ -41,10 +42,10 @@ class Metrics:
         self.seen[name] = value
 
 
-def flow(**settings) -> tuple[Workflow, Metrics]:
+def flow(**settings) -> tuple[Deps, Metrics]:
     metrics = Metrics()
     defaults = {"stack_account_id": ACCOUNT, "workflow_name": WORKFLOW}
-    return Workflow(Settings(**{**defaults, **settings}), region=REGION, metric=metrics), metrics
+    return Deps.of(Settings(**{**defaults, **settings}), region=REGION, metric=metrics), metrics
 
 
 def vpc(ec2, cidr: str) -> tuple[str, str]:
@@ -286,7 +287,7 @@ def test_a_sweep_without_an_event_names_its_executions_after_the_time(ec2, machi
 # -- cleanup: what AWS does that moto does not, failures and races ----------------------------------------------
 
 
-def ec2_client_of(workflow: Workflow):
+def ec2_client_of(workflow: Deps):
     """The cached EC2 client the workflow uses in its own account and region (faults are injected on it)."""
     return workflow.clients.client("ec2", ACCOUNT, REGION)
 
@@ -379,8 +380,7 @@ def test_each_side_is_worked_in_its_own_account_and_region(ec2):
         [(REGION, rtb_a), ("eu-west-1", rtb_w)])
 
     peering = flow()[0].ec2().peering(pcx)
-    foreign = peering.model_copy(update={"accepter": peering.accepter.model_copy(update={"account_id":
-                                                                                           "999999999999"})})
+    foreign = replace(peering, accepter=replace(peering.accepter, account_id="999999999999"))
     kept = cleanup.Cleanup(flow()[0]).clean(pcx, foreign, raise_on_problem=False)
     assert kept.problems == ["Account 999999999999 is not an allowed account, so its side was not touched."]
 
@@ -389,8 +389,7 @@ def test_a_side_whose_account_or_region_is_not_recorded_is_worked_in_the_stacks_
     pcx, rtb_a, rtb_b = routed_peering(ec2)
     ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
     peering = flow()[0].ec2().peering(pcx)
-    unrecorded = peering.model_copy(update={"requester": peering.requester.model_copy(update={"account_id": "",
-                                                                                             "region": ""})})
+    unrecorded = replace(peering, requester=replace(peering.requester, account_id="", region=""))
     result = cleanup.Cleanup(flow()[0]).clean(pcx, unrecorded)
     assert sorted((r.account_id, r.region, r.route_table_id) for r in result.removed) == sorted(
         [(ACCOUNT, REGION, rtb_a), (ACCOUNT, REGION, rtb_b)])

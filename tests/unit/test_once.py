@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from peering import once
+from peering.aws.executions import StepFunctions
 from peering.aws.lease import KEY, LeaseTable
 from peering.errors import AwsCallFailed
 from peering.events import execution_name
@@ -47,7 +48,7 @@ def held(leases: LeaseTable) -> dict | None:
 
 def test_a_start_takes_the_lease_for_the_triggers_execution_and_starts_it_with_the_trigger(aws):
     sfn, leases, machine = aws
-    result = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW)
+    result = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW)
 
     name = execution_name(PCX, "event-1")
     assert result.started and result.reason == f"Started {name} for {PCX}."
@@ -62,8 +63,8 @@ def test_a_start_takes_the_lease_for_the_triggers_execution_and_starts_it_with_t
 
 def test_another_trigger_while_the_first_runs_starts_nothing_and_names_the_holder(aws):
     sfn, leases, machine = aws
-    first = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW)
-    second = once.start_once(sfn, leases, machine, PCX, {**TRIGGER, "eventId": "event-2"}, now=NOW + 5)
+    first = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW)
+    second = once.start_once(StepFunctions(sfn), leases, machine, PCX, {**TRIGGER, "eventId": "event-2"}, now=NOW + 5)
 
     name = execution_name(PCX, "event-1")
     assert (second.started, second.execution_arn) == (False, first.execution_arn)
@@ -74,9 +75,9 @@ def test_another_trigger_while_the_first_runs_starts_nothing_and_names_the_holde
 
 def test_a_trigger_whose_execution_already_ran_starts_nothing_and_gives_the_lease_back(aws):
     sfn, leases, machine = aws
-    first = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW)
+    first = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW)
     sfn.stop_execution(executionArn=first.execution_arn)
-    again = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW + 5)
+    again = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW + 5)
 
     name = execution_name(PCX, "event-1")
     assert (again.started, again.execution_arn) == (False, first.execution_arn)
@@ -86,8 +87,8 @@ def test_a_trigger_whose_execution_already_ran_starts_nothing_and_gives_the_leas
 
 def test_a_redelivered_trigger_while_its_execution_runs_is_the_same_start(aws):
     sfn, leases, machine = aws
-    first = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW)
-    again = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW + 5)
+    first = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW)
+    again = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW + 5)
     assert again.execution_arn == first.execution_arn
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
     assert held(leases)["executionName"] == execution_name(PCX, "event-1")
@@ -96,8 +97,8 @@ def test_a_redelivered_trigger_while_its_execution_runs_is_the_same_start(aws):
 def test_a_start_that_fails_gives_the_lease_back_and_raises(aws):
     sfn, leases, machine = aws
     missing = machine.replace(":peering", ":no-such-machine")
-    with pytest.raises(AwsCallFailed, match="Starting the workflow failed: StateMachineDoesNotExist"):
-        once.start_once(sfn, leases, missing, PCX, TRIGGER, now=NOW)
+    with pytest.raises(AwsCallFailed, match=r"StartExecution of .* failed with StateMachineDoesNotExist: "):
+        once.start_once(StepFunctions(sfn), leases, missing, PCX, TRIGGER, now=NOW)
     assert held(leases) is None
 
 
@@ -107,9 +108,9 @@ def test_a_lease_whose_execution_never_started_is_taken_over_only_after_the_grac
     ghost = Lease(peering_id=PCX, execution_name=f"{PCX}-ghost", execution_arn=ghost_arn,
                   token="t-ghost", acquired_at=NOW, expires_at=NOW + LEASE_SECONDS)
     assert leases.acquire(ghost, NOW) is None
-    early = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW + START_GRACE_SECONDS - 1)
+    early = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW + START_GRACE_SECONDS - 1)
     assert not early.started and early.reason == f"Execution {PCX}-ghost is being started for {PCX}."
-    late = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW + START_GRACE_SECONDS + 1)
+    late = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW + START_GRACE_SECONDS + 1)
     assert late.started and held(leases)["executionName"] == execution_name(PCX, "event-1")
 
 
@@ -123,16 +124,16 @@ def state(arn: str | None, trigger: str = "CreateTags") -> WorkflowState:
 def test_an_execution_started_by_hand_takes_the_lease_for_itself(aws):
     sfn, leases, machine = aws
     arn = sfn.start_execution(stateMachineArn=machine, name=f"{PCX}-by-hand", input="{}")["executionArn"]
-    assert once.claimed_elsewhere(sfn, leases, state(arn, "manual"), now=NOW) is None
+    assert once.claimed_elsewhere(StepFunctions(sfn), leases, state(arn, "manual"), now=NOW) is None
     lease = held(leases)
     assert (lease["executionArn"], lease["executionName"], lease["trigger"]) == (arn, f"{PCX}-by-hand", "manual")
 
 
 def test_an_execution_finding_another_live_holder_is_a_duplicate_that_changes_nothing(aws):
     sfn, leases, machine = aws
-    first = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW)
+    first = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW)
     arn = sfn.start_execution(stateMachineArn=machine, name=f"{PCX}-by-hand", input="{}")["executionArn"]
-    inspection = once.claimed_elsewhere(sfn, leases, state(arn), now=NOW + 5)
+    inspection = once.claimed_elsewhere(StepFunctions(sfn), leases, state(arn), now=NOW + 5)
     assert inspection.decision == DUPLICATE
     assert inspection.reason == (f"Another execution ({execution_name(PCX, 'event-1')}) is already handling {PCX}, "
                                  "so this one changes nothing.")
@@ -142,18 +143,19 @@ def test_an_execution_finding_another_live_holder_is_a_duplicate_that_changes_no
 @pytest.mark.parametrize("arn", [None, "", "not-an-execution-arn"])
 def test_outside_step_functions_there_is_nothing_to_claim(aws, arn):
     sfn, leases, _ = aws
-    assert once.claimed_elsewhere(sfn, leases, state(arn), now=NOW) is None
+    assert once.claimed_elsewhere(StepFunctions(sfn), leases, state(arn), now=NOW) is None
     assert held(leases) is None
 
 
 def test_without_a_lease_table_there_is_nothing_to_claim(aws):
     sfn, _, machine = aws
-    assert once.claimed_elsewhere(sfn, None, state(f"{machine.replace(':stateMachine:', ':execution:')}:x")) is None
+    arn = f"{machine.replace(':stateMachine:', ':execution:')}:x"
+    assert once.claimed_elsewhere(StepFunctions(sfn), None, state(arn)) is None
 
 
 class _Sfn:
-    def describe_execution(self, executionArn):  # noqa: N803 - boto3's parameter name
-        return {"status": "FAILED"}
+    def status(self, execution_arn):
+        return "FAILED"
 
 
 class _Contended:
@@ -182,8 +184,9 @@ def test_a_redelivered_trigger_with_another_input_while_its_execution_runs_start
     """Step Functions refuses a running name with a different input (ExecutionAlreadyExists); the execution
     keeps the lease and is named (moto/stepfunctions/models.py:186-202 answers as AWS does)."""
     sfn, leases, machine = aws
-    first = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW)
-    again = once.start_once(sfn, leases, machine, PCX, {**TRIGGER, "eventTime": "2026-01-01T00:00:09Z"}, now=NOW + 5)
+    first = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW)
+    again = once.start_once(StepFunctions(sfn), leases, machine, PCX, {**TRIGGER, "eventTime": "2026-01-01T00:00:09Z"},
+                            now=NOW + 5)
     name = execution_name(PCX, "event-1")
     assert again.model_dump() == {"peering_id": PCX, "started": False, "execution_arn": first.execution_arn,
                                   "reason": f"Execution {name} is already handling {PCX}."}
@@ -201,14 +204,14 @@ def test_an_execution_that_exists_by_name_but_is_no_longer_described_reads_as_go
     with Stubber(sfn) as stub:
         stub.add_client_error("start_execution", "ExecutionAlreadyExists")
         stub.add_client_error("describe_execution", "ExecutionDoesNotExist")
-        result = once.start_once(sfn, leases, machine, PCX, TRIGGER, now=NOW)
+        result = once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER, now=NOW)
     assert not result.started and result.reason == f"Execution {name} already ran for this trigger (gone)."
     assert held(leases) is None
 
 
 def test_a_trigger_without_fields_starts_the_manual_execution_with_empty_fields(aws):
     sfn, leases, machine = aws
-    result = once.start_once(sfn, leases, machine, PCX, {}, now=NOW)
+    result = once.start_once(StepFunctions(sfn), leases, machine, PCX, {}, now=NOW)
     described = sfn.describe_execution(executionArn=result.execution_arn)
     assert described["name"] == f"{PCX}-manual"
     assert json.loads(described["input"])["trigger"] == {"eventName": "", "eventId": "", "eventTime": ""}
@@ -220,11 +223,11 @@ def test_without_a_time_given_the_lease_is_taken_now(aws):
 
     sfn, leases, machine = aws
     before = int(time.time())
-    once.start_once(sfn, leases, machine, PCX, TRIGGER)
+    once.start_once(StepFunctions(sfn), leases, machine, PCX, TRIGGER)
     assert before <= int(held(leases)["acquiredAt"]) <= int(time.time())
     leases.release(PCX, execution_name=execution_name(PCX, "event-1"))
     arn = sfn.start_execution(stateMachineArn=machine, name=f"{PCX}-by-hand", input="{}")["executionArn"]
-    assert once.claimed_elsewhere(sfn, leases, WorkflowState(peering_id=PCX, execution_arn=arn)) is None
+    assert once.claimed_elsewhere(StepFunctions(sfn), leases, WorkflowState(peering_id=PCX, execution_arn=arn)) is None
     lease = held(leases)
     assert before <= int(lease["acquiredAt"]) <= int(time.time()) and lease["trigger"] == ""
 
@@ -242,7 +245,7 @@ def test_a_holder_the_table_does_not_name_is_written_over_again(aws):
         stub.add_response("put_item", {}, {"TableName": "leases", "Item": ANY, "ConditionExpression": ANY,
                                            "ExpressionAttributeValues": ANY,
                                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})
-        assert once.claim(sfn, LeaseTable(dynamodb, "leases"), lease, NOW) is None
+        assert once.claim(StepFunctions(sfn), LeaseTable(dynamodb, "leases"), lease, NOW) is None
 
 
 class _ReleaseFails(LeaseTable):
@@ -253,5 +256,6 @@ class _ReleaseFails(LeaseTable):
 def test_a_failed_start_raises_its_own_error_even_when_giving_the_lease_back_fails(aws):
     sfn, leases, machine = aws
     failing = _ReleaseFails(leases.client, leases.table_name)
-    with pytest.raises(AwsCallFailed, match="Starting the workflow failed"):
-        once.start_once(sfn, failing, machine.replace(":peering", ":no-such-machine"), PCX, TRIGGER, now=NOW)
+    with pytest.raises(AwsCallFailed, match=r"StartExecution of .* failed with StateMachineDoesNotExist"):
+        once.start_once(StepFunctions(sfn), failing, machine.replace(":peering", ":no-such-machine"), PCX, TRIGGER,
+                        now=NOW)

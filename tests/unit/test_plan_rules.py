@@ -10,7 +10,7 @@ import pytest
 from peering import plan
 from peering.config import Settings
 from peering.errors import RouteConflict, RouteQuotaExceeded
-from peering.models import Route, RouteTable
+from peering.records import Route, RouteTable
 from tests.unit.test_plan import PCX, SETTINGS, peering, side, table
 
 # -- sentences: the lists they name read back as the configured lists ---------------------------------------
