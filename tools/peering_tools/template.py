@@ -1,5 +1,6 @@
 """template.yaml as the emulator and the tests see it: transformed by aws-sam-translator, intrinsics
-resolved, reduced to what must be created (functions, rules, the state machine, the topic, DynamoDB tables).
+resolved, reduced to what must be created (functions, rules, the state machine, the topic, DynamoDB tables,
+S3 buckets).
 
 Nothing here is a hand-kept copy of the stack: every name, handler, environment variable, event
 pattern and substitution comes from the template itself.
@@ -97,6 +98,16 @@ class TableSpec:
 
 
 @dataclass
+class BucketSpec:
+    """An ``AWS::S3::Bucket`` with its resolved properties and its ``AWS::S3::BucketPolicy`` document."""
+
+    logical_id: str
+    name: str
+    properties: dict[str, Any]
+    policy: dict[str, Any] | None = None
+
+
+@dataclass
 class StackSpec:
     stack_name: str
     account_id: str
@@ -109,6 +120,7 @@ class StackSpec:
     topic_name: str
     outputs: dict[str, str]
     tables: dict[str, TableSpec] = field(default_factory=dict)
+    buckets: dict[str, BucketSpec] = field(default_factory=dict)
 
     def arn(self, service: str, kind: str, name: str) -> str:
         sep = ":" if service in ("lambda", "states") else ""
@@ -205,6 +217,8 @@ class Resolver:
         for key in NAME_PROPERTIES:
             if isinstance(props.get(key), str | dict):
                 return str(self.resolve(props[key]))
+        if self.resources.get(logical_id, {}).get("Type") == "AWS::S3::Bucket":  # lower case, globally unique
+            return f"{self.stack}-{logical_id}-{self.account}-{self.region}".lower()[:63]
         return f"{self.stack}-{logical_id}"[:64]
 
     def _ref_resource(self, logical_id: str) -> str:
@@ -232,6 +246,8 @@ class Resolver:
                 return f"arn:aws:events:{self.region}:{self.account}:rule/{name}"
             if kind == "AWS::DynamoDB::Table":
                 return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{name}"
+            if kind == "AWS::S3::Bucket":
+                return f"arn:aws:s3:::{name}"
             return self._ref_resource(logical_id)
         if attribute in ("Name", "TopicName"):
             return name
@@ -332,6 +348,8 @@ def stack_spec(
     functions: dict[str, FunctionSpec] = {}
     rules: list[RuleSpec] = []
     tables: dict[str, TableSpec] = {}
+    buckets: dict[str, BucketSpec] = {}
+    policies: dict[str, dict] = {}
     machine_name = definition = topic_name = ""
     for logical_id, resource in cfn["Resources"].items():
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
@@ -380,9 +398,16 @@ def stack_spec(
                 attribute_definitions=table["AttributeDefinitions"],
                 billing_mode=table.get("BillingMode", "PROVISIONED"),
                 ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None)
+        elif kind == "AWS::S3::Bucket":
+            buckets[logical_id] = BucketSpec(logical_id, resolver.physical_name(logical_id), resolver.resolve(props))
+        elif kind == "AWS::S3::BucketPolicy":
+            policies[props["Bucket"]["Ref"]] = resolver.resolve(props["PolicyDocument"])
+    for logical_id, policy in policies.items():
+        if logical_id in buckets:
+            buckets[logical_id].policy = policy
     outputs = {name: str(resolver.resolve(o["Value"])) for name, o in cfn.get("Outputs", {}).items()}
     return StackSpec(stack_name, account_id, region, values, functions, rules, machine_name, definition,
-                     topic_name, outputs, tables)
+                     topic_name, outputs, tables, buckets)
 
 
 def substitute(definition: str, substitutions: dict[str, str]) -> str:

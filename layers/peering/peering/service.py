@@ -15,19 +15,23 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import plan as planning
+from . import runstore
 from .aws.clients import Clients
 from .aws.ec2 import Ec2
 from .aws.lease import LeaseTable
 from .aws.network import subnets_and_instances
 from .aws.notify import publish
+from .aws.store import RunStore
 from .config import CONSENT_TAG, EXECUTION_TAG, PROBE_TARGETS_TAG, REASON_TAG, STATUS_TAG, Settings
-from .errors import InvalidInput, PeeringError, PeeringNotActive, PeeringNotFound, PeeringNotReady
+from .errors import AwsCallFailed, InvalidInput, PeeringError, PeeringNotActive, PeeringNotFound, PeeringNotReady
 from .events import PeeringApiCallEvent, trigger_from
 from .models import (
     SIDES,
     Acceptance,
     Activation,
     AppliedSide,
+    ApplyRequest,
+    ChunkApplied,
     DnsResult,
     Inspection,
     InstanceFact,
@@ -37,10 +41,13 @@ from .models import (
     ProbeRequest,
     ProbeRound,
     RollbackResult,
+    Route,
     RoutePlan,
     Side,
+    SideCounts,
     SidePlan,
     Status,
+    StoredPlan,
     SubnetFact,
     Summary,
     Verification,
@@ -87,7 +94,14 @@ class Workflow:
         client = self.clients.client("dynamodb", self.settings.stack_account_id, self.region)
         return LeaseTable(client, self.settings.lease_table)
 
-    def ec2_for(self, side: VpcSide | SidePlan) -> Ec2:
+    def run_store(self, bucket: str | None = None) -> RunStore:
+        """The run store (``peering.runstore``): the stack's RunBucket in its own account and region."""
+        bucket = bucket or self.settings.run_bucket
+        if not bucket:
+            raise InvalidInput("The function has no RUN_BUCKET setting; redeploy the stack.")
+        return RunStore(self.clients.client("s3", self.settings.stack_account_id, self.region), bucket)
+
+    def ec2_for(self, side: VpcSide | SidePlan | SideCounts) -> Ec2:
         return self.ec2(side.account_id or None, side.region or None)
 
     def by_place(self, peering: Peering) -> list[tuple[Ec2, list[VpcSide]]]:
@@ -154,10 +168,14 @@ class Workflow:
             reason = _probe_target_refusal(peering)
         if reason is not None:
             return Inspection(decision="refuse", reason=reason, peering=peering, opted_in=opted_in)
-        self.tag_status(peering.peering_id, Status.IN_PROGRESS, state.execution_arn, peering=peering)
         decision = {"pending-acceptance": "accept", "provisioning": "await"}.get(peering.state, "route")
-        return Inspection(decision=decision, reason=f"{peering.peering_id} is {peering.state}.",
-                          peering=peering, opted_in=opted_in)
+        inspection = Inspection(decision=decision, reason=f"{peering.peering_id} is {peering.state}.",
+                                peering=peering, opted_in=opted_in)
+        document = runstore.canonical({**state.model_dump(mode="json", by_alias=True, exclude_none=True),
+                                       "inspection": inspection.wire()})
+        runstore.guard(len(document), 2 * self.settings.max_probe_targets)  # before the first change
+        self.tag_status(peering.peering_id, Status.IN_PROGRESS, state.execution_arn, peering=peering)
+        return inspection
 
     def _with_cidrs(self, peering: Peering) -> Peering:
         sides = {}
@@ -196,14 +214,38 @@ class Workflow:
         return Activation(state="waiting", attempt=attempt, peering_state=peering.state)
 
     # routes ------------------------------------------------------------------------------------
-    def plan_routes(self, state: WorkflowState) -> RoutePlan:
+    def plan_routes(self, state: WorkflowState) -> StoredPlan:
+        """Plan both sides, refuse a plan that could pass a limit (``runstore.guard``), then keep the plan in the run
+        store: the state document gets its reference, digest and counts, never the routes."""
         peering = _inspected(state)
         tables = {}
         for ec2, group in self.by_place(peering):
             found = ec2.route_tables([side.vpc_id for side in group])
             for side in group:
                 tables[side.role] = [t for t in found if t.vpc_id == side.vpc_id]
-        return planning.plan_routes(peering, tables, self.settings.route_table_quota, self.settings.allow_shadowing)
+        plan = planning.plan_routes(peering, tables, self.settings.route_table_quota, self.settings.allow_shadowing)
+        store = self.run_store()
+        stored, chunks, manifest = runstore.layout(plan, store.bucket,
+                                                   runstore.prefix_for(state.execution_arn, state.peering_id))
+        document = runstore.canonical(state.model_dump(mode="json", by_alias=True, exclude_none=True))
+        runstore.guard(len(document), 2 * self.settings.max_probe_targets, stored)
+        store.put_many(chunks)
+        store.put(stored.manifest, [ref.wire() for ref in manifest])
+        store.put(runstore.plan_key(stored.prefix), plan)  # last: Rollback reads it; it exists once chunks do
+        return stored
+
+    def apply_chunk(self, request: ApplyRequest) -> ChunkApplied:
+        """Create one chunk's planned routes (``peering.runstore``); keep what was done in the run store."""
+        stored, chunk = request.plan, request.chunk
+        store = self.run_store(stored.bucket)
+        side_plan = store.get_model(SidePlan, chunk.key) if chunk.key.startswith(stored.prefix) else None
+        if side_plan is None or side_plan.side != chunk.side:
+            raise InvalidInput(f"The run store has no {chunk.side} chunk {chunk.index} of this run's plan "
+                               f"({stored.location}), so no route was created from it.")
+        applied = self.apply_side(request.peering_id, side_plan)
+        store.put(runstore.applied_key(stored.prefix, chunk.side, chunk.index), applied)
+        return ChunkApplied(side=chunk.side, index=chunk.index, created=len(applied.created),
+                            already_present=len(applied.already_present))
 
     def apply_side(self, peering_id: str, side_plan: SidePlan) -> AppliedSide:
         ec2 = self.ec2_for(side_plan)
@@ -238,25 +280,42 @@ class Workflow:
     def rollback(self, state: WorkflowState) -> RollbackResult:
         """Remove the routes this execution planned to create and that now point at its peering.
 
-        The plan was checked against the tables before any change: a planned destination had no
-        route then, so a route there with this peering as target is this execution's own. Routes
-        already present before the run, and routes with any other target, are never touched.
+        The plan (read from the run store, checked against the digest PlanRoutes left in the state document)
+        was checked against the tables before any change: a planned destination had no route then, so a route
+        there with this peering as target is this execution's own. Routes already present before the run, and
+        routes with any other target, are never touched. Each side's tables are read once.
         """
         if state.plan is None:
             return RollbackResult()
+        stored = state.plan
+        store = self.run_store(stored.bucket)
+        plan = store.get_model(RoutePlan, runstore.plan_key(stored.prefix))
+        if plan is None or runstore.digest(plan) != stored.digest:
+            raise AwsCallFailed(f"The route plan in {stored.location} is missing or is not the one this run made, "
+                                "so no route was removed.")
         removed: list[PlannedRoute] = []
         left: list[PlannedRoute] = []
         for role in SIDES:
-            side_plan = state.plan.side(role)
+            side_plan = plan.side(role)
+            if not side_plan.create:
+                continue
             ec2 = self.ec2_for(side_plan)
-            for route in side_plan.create:
-                existing = ec2.route_target(route.route_table_id, route.destination)
-                if existing is not None and existing.target == state.peering_id:
-                    ec2.delete_route(route.route_table_id, route.destination)
-                    removed.append(route)
-                else:
-                    left.append(route)
-        return RollbackResult(removed=removed, left_alone=left)
+            now: dict[tuple[str, str], Route] = {(t.route_table_id, r.destination): r
+                                                  for t in ec2.route_tables([side_plan.vpc_id]) for r in t.routes}
+            mine = [r for r in side_plan.create
+                    if (found := now.get((r.route_table_id, r.destination))) is not None
+                    and found.target == state.peering_id]
+            with ThreadPoolExecutor(max_workers=ROUTE_WORKERS) as pool:
+                futures = [pool.submit(contextvars.copy_context().run, ec2.delete_route, r.route_table_id,
+                                       r.destination) for r in mine]
+                for future in futures:
+                    future.result()
+            removed += mine
+            taken = set(map(_key, mine))
+            left += [r for r in side_plan.create if _key(r) not in taken]
+        details = runstore.rollback_key(stored.prefix)
+        store.put(details, {"removed": [r.wire() for r in removed], "leftAlone": [r.wire() for r in left]})
+        return RollbackResult(removed=len(removed), left_alone=len(left), details=f"s3://{stored.bucket}/{details}")
 
     # dns and verify ----------------------------------------------------------------------------
     def configure_dns(self, state: WorkflowState) -> DnsResult:
@@ -311,7 +370,7 @@ class Workflow:
             runs.append(ProbeRound(applicable=True, reason=f"{len(mine)} target(s) from {mine[0].origin}.",
                                    targets=[f.target for f in mine], source_subnet_id=subnet, source_side=side,
                                    source_security_group_ids=list(groups), function_name=function, **base))
-        common = {**base, "network": facts, "flows": flows}
+        common = {**base, "network": self._keep_network(state, facts), "flows": flows}
         if not runs:
             if placements and not notes:
                 side = next(iter(placements))
@@ -328,6 +387,22 @@ class Workflow:
                           source_subnet_id=first.source_subnet_id, source_side=first.source_side,
                           source_security_group_ids=first.source_security_group_ids,
                           function_name=first.function_name, runs=runs, **common)
+
+    def _keep_network(self, state: WorkflowState, facts: NetworkFacts) -> NetworkFacts | None:
+        """Subnets and instances grow with the VPCs: kept in the run store for Verify (None in the state document).
+        Without a stored plan (a stage invoked outside a run) they travel in the state as before."""
+        if state.plan is None:
+            return facts
+        self.run_store(state.plan.bucket).put(runstore.network_key(state.plan.prefix), facts)
+        return None
+
+    def _kept_network(self, state: WorkflowState) -> NetworkFacts | None:
+        probe = state.probe
+        if probe is not None and probe.network is not None:
+            return probe.network
+        if state.plan is None or probe is None:
+            return None
+        return self.run_store(state.plan.bucket).get_model(NetworkFacts, runstore.network_key(state.plan.prefix))
 
     def _tagged_probes(self, peering: Peering, sides: list[Side]) -> dict[Side, Any]:
         """The probes tagged for these sides' VPCs: only sides in the stack's own account and region (a probe
@@ -377,8 +452,7 @@ class Workflow:
         peering = _inspected(state)
         probe = state.probe
         sources = [(ec2.client, [side.vpc_id for side in group]) for ec2, group in self.by_place(peering)]
-        snapshot = read_snapshot(sources, [peering.peering_id],
-                                 _known(peering, probe.network if probe else None))
+        snapshot = read_snapshot(sources, [peering.peering_id], _known(peering, self._kept_network(state)))
         flows = probe.flows if probe is not None and probe.flows is not None else plan_flows(
             peering, _facts_of(snapshot), self.settings.default_probe_port, self.settings.max_probe_targets)
         failure = failure_sentence(state.probe_error) if state.probe_error is not None else None
@@ -387,7 +461,15 @@ class Workflow:
 
     # report ------------------------------------------------------------------------------------
     def report(self, state: WorkflowState) -> Summary:
-        summary = summarize(state)
+        """Notify, count, then tag: the status tag is the last thing a run changes, so that it never says
+        ``verified`` (or ``routed``) when something after it could still fail the execution. Releasing the lease
+        after it cannot fail the run (a lease whose execution ended is taken over: ``peering.once``)."""
+        summary = summarize(state, self._route_counts(state))
+        if self.settings.topic_arn:
+            sns = self.clients.client("sns", self.settings.stack_account_id, self.region)
+            publish(sns, self.settings.topic_arn, f"Peering {state.peering_id}: {summary.status.value}",
+                    summary.wire())
+        self.metric(f"Peerings{summary.status.value.title().replace('-', '')}", 1)
         peering_exists = state.inspection is not None and state.inspection.peering is not None
         opted_in = state.inspection.opted_in if state.inspection else True
         if opted_in and (peering_exists or state.error is not None):
@@ -396,15 +478,24 @@ class Workflow:
                                 summary.reason if summary.status in (Status.FAILED, Status.REJECTED) else "")
                 if summary.status in (Status.VERIFIED, Status.ROUTED) and _had_reason(state):
                     self.ec2().untag(state.peering_id, [REASON_TAG])  # an earlier failed run's reason is not true now
-            except PeeringError as e:  # the peering may be gone: still notify, keep the reason one sentence
+            except PeeringError as e:  # the peering may be gone: the run's outcome stands, the summary says why
                 summary = summary.model_copy(update={"status_tag_error": str(e)})
-        if self.settings.topic_arn:
-            sns = self.clients.client("sns", self.settings.stack_account_id, self.region)
-            publish(sns, self.settings.topic_arn, f"Peering {state.peering_id}: {summary.status.value}",
-                    summary.wire())
-        self.metric(f"Peerings{summary.status.value.title().replace('-', '')}", 1)
-        self.release_lease(state)
+        try:
+            self.release_lease(state)
+        except PeeringError as e:
+            summary = summary.model_copy(update={"lease_error": str(e)})
         return summary
+
+    def _route_counts(self, state: WorkflowState) -> tuple[int, int]:
+        """(created, already there) over the chunks that were applied, read from the run store."""
+        stored = state.plan
+        if stored is None:
+            return 0, 0
+        keys = [runstore.applied_key(stored.prefix, role, index) for role in SIDES
+                for index in range(-(-stored.side(role).create // stored.chunk_size))]
+        applied = [a for a in self.run_store(stored.bucket).get_models(AppliedSide, keys) if a is not None]
+        return (sum(len(a.created) for a in applied),
+                sum(stored.side(role).present for role in SIDES) + sum(len(a.already_present) for a in applied))
 
     def release_lease(self, state: WorkflowState) -> None:
         """Give the peering's lease back (``peering.once``) if this execution still holds it: the run has
@@ -431,6 +522,10 @@ def _probe_target_refusal(peering: Peering) -> str | None:
         return (f"The {PROBE_TARGETS_TAG} tag names {', '.join(bad)}, outside both VPCs of {peering.peering_id}; "
                 "the probe is only aimed inside the peered VPCs, so nothing was changed.")
     return None
+
+
+def _key(route: PlannedRoute) -> tuple[str, str]:
+    return route.route_table_id, route.destination
 
 
 def _inspected(state: WorkflowState) -> Peering:
@@ -493,9 +588,9 @@ def failure_sentence(error: Any) -> str:
     return cause.strip() or f"The workflow failed with {error.Error}."
 
 
-def summarize(state: WorkflowState) -> Summary:
-    """The outcome of a run from its state document (pure)."""
-    created = [r for side in (state.routes or []) for r in side.created]
+def summarize(state: WorkflowState, routes: tuple[int, int] = (0, 0)) -> Summary:
+    """The outcome of a run from its state document and its route counts (created, already there) (pure)."""
+    created, present = routes
     peering = state.inspection.peering if state.inspection else None
     common: dict[str, Any] = {
         "peering_id": state.peering_id,
@@ -503,7 +598,9 @@ def summarize(state: WorkflowState) -> Summary:
         "requester": peering.requester if peering else None,
         "accepter": peering.accepter if peering else None,
         "routes_created": created,
-        "routes_removed": state.rollback.removed if state.rollback else [],
+        "routes_already_present": present,
+        "routes_removed": state.rollback.removed if state.rollback else 0,
+        "details": state.plan.location if state.plan else "",
         "dns": state.dns,
         "verification": state.verification,
         "information": state.verification.information if state.verification else [],
@@ -521,7 +618,6 @@ def summarize(state: WorkflowState) -> Summary:
     if verification is not None and verification.performed:
         status = Status.VERIFIED if verification.reachable else Status.FAILED
         return Summary(status=status, stage="verify", reason=verification.reason, **common)
-    total = len(created) + sum(len(s.already_present) for s in state.routes or [])
-    reason = f"Accepted and routed: {total} route(s) point at {state.peering_id}, {len(created)} added by this run."
+    total = created + present
+    reason = f"Accepted and routed: {total} route(s) point at {state.peering_id}, {created} added by this run."
     return Summary(status=Status.ROUTED, stage=state.stage_reached(), reason=reason, **common)
-
