@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from . import conditional_writes, inprocess
+from . import conditional_writes, distributed_map, inprocess
 from .template import StackSpec
 
 TRUST = {
@@ -49,6 +49,7 @@ def deploy(spec: StackSpec, session: boto3.session.Session | None = None, **clie
     inprocess.install()
     inprocess.cold_start()  # a new deployment runs in new containers: no client of an earlier emulator survives
     conditional_writes.install()  # conditional writes and named starts atomic, as on AWS (not in moto)
+    distributed_map.install()  # a failed Distributed Map item fails the Map Run, as on AWS (not in moto)
     iam = client("iam")
     role_name = f"{spec.stack_name}-role"[:64]
     try:

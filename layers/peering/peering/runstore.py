@@ -9,6 +9,7 @@ leaves a ``StoredPlan`` in the state document (ids, counts, a digest) and the ru
 * ``chunks.json`` - ``[ChunkRef]``, the items of the ApplyRoutes Map (a Distributed Map's ItemReader);
 * ``chunks/<side>-<n>.json`` - one chunk: a ``SidePlan`` with at most ``CHUNK_SIZE`` routes to create;
 * ``applied/<side>-<n>.json`` - that chunk's ``AppliedSide`` (routes created, routes already there);
+* ``failed/<side>-<n>.json`` - why that chunk failed, in one sentence (the Map Run's own failure names no item);
 * ``network.json`` - the subnets and instances PrepareProbe read, reused by Verify;
 * ``rollback.json`` - the routes Rollback removed and left alone.
 
@@ -70,6 +71,10 @@ def network_key(prefix: str) -> str:
 
 def rollback_key(prefix: str) -> str:
     return f"{prefix}rollback.json"
+
+
+def failed_key(prefix: str, side: str, index: int) -> str:
+    return f"{prefix}failed/{side}-{index:05d}.json"
 
 
 def chunk_key(prefix: str, side: str, index: int) -> str:

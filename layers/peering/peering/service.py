@@ -33,6 +33,7 @@ from .models import (
     ApplyRequest,
     ChunkApplied,
     DnsResult,
+    ErrorInfo,
     Inspection,
     InstanceFact,
     NetworkFacts,
@@ -242,7 +243,14 @@ class Workflow:
         if side_plan is None or side_plan.side != chunk.side:
             raise InvalidInput(f"The run store has no {chunk.side} chunk {chunk.index} of this run's plan "
                                f"({stored.location}), so no route was created from it.")
-        applied = self.apply_side(request.peering_id, side_plan)
+        try:
+            applied = self.apply_side(request.peering_id, side_plan)
+        except Exception as e:  # the Map Run's failure names no item: the chunk's own sentence is kept for Report
+            message = str(e) if isinstance(e, PeeringError) else (
+                f"The apply-routes stage failed unexpectedly ({type(e).__name__}: {e}).")
+            store.put(runstore.failed_key(stored.prefix, chunk.side, chunk.index),
+                      {"error": type(e).__name__ if isinstance(e, PeeringError) else "Unexpected", "message": message})
+            raise
         store.put(runstore.applied_key(stored.prefix, chunk.side, chunk.index), applied)
         return ChunkApplied(side=chunk.side, index=chunk.index, created=len(applied.created),
                             already_present=len(applied.already_present))
@@ -464,6 +472,7 @@ class Workflow:
         """Notify, count, then tag: the status tag is the last thing a run changes, so that it never says
         ``verified`` (or ``routed``) when something after it could still fail the execution. Releasing the lease
         after it cannot fail the run (a lease whose execution ended is taken over: ``peering.once``)."""
+        state = self._with_chunk_failure(state)
         summary = summarize(state, self._route_counts(state))
         if self.settings.topic_arn:
             sns = self.clients.client("sns", self.settings.stack_account_id, self.region)
@@ -485,6 +494,21 @@ class Workflow:
         except PeeringError as e:
             summary = summary.model_copy(update={"lease_error": str(e)})
         return summary
+
+    def _with_chunk_failure(self, state: WorkflowState) -> WorkflowState:
+        """A failed ApplyRoutes Map says only that an item failed (``States.ExceedToleratedFailureThreshold``); the
+        failed chunk's own sentence is in the run store: the report gives that one."""
+        stored, error = state.plan, state.error
+        if stored is None or error is None or state.routes is not None or not error.Error.startswith("States."):
+            return state
+        store = self.run_store(stored.bucket)
+        for role in SIDES:
+            for index in range(-(-stored.side(role).create // stored.chunk_size)):
+                failed = store.get(runstore.failed_key(stored.prefix, role, index))
+                if failed and store.get(runstore.applied_key(stored.prefix, role, index)) is None:
+                    cause = json.dumps({"errorMessage": failed["message"], "errorType": failed["error"]})
+                    return state.model_copy(update={"error": ErrorInfo(Error=failed["error"], Cause=cause)})
+        return state
 
     def _route_counts(self, state: WorkflowState) -> tuple[int, int]:
         """(created, already there) over the chunks that were applied, read from the run store."""
