@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.client
-import pytest
-from moto import mock_aws
+# moto loads about 1,300 AMIs into every EC2 backend it makes (moto/ec2/models/amis.py:187-215: the
+# default list plus latest_amis/ and ecs/optimized_amis/ for the region), and every test makes new
+# backends. With MOTO_AMIS_PATH set it loads only that file (amis.py:29-31, 188, 203): one public
+# Amazon-owned image, which the seed's describe_images(Owners=["amazon"]) finds. Read at import of
+# moto.ec2.models.amis, so it is set before moto is imported; emulators the tests start inherit it.
+os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).resolve().parent / "data" / "amis.json"))
 
-from peering_tools import deploy, emulated_network, inprocess, seed, template, timewarp
+import boto3  # noqa: E402
+import botocore.client  # noqa: E402
+import botocore.loaders  # noqa: E402
+import botocore.session  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+# Each boto3 session gets its own botocore Loader (botocore/session.py:198-202), which parses the service
+# models' JSON again; the in-process Lambdas make new sessions at every cold start (every test deploys).
+# One loader per search path for the whole test process: the models are read once. Checked by
+# tests/unit/test_moto_seams.py::test_botocore_sessions_get_their_loader_from_create_loader.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
+from peering_tools import deploy, emulated_network, inprocess, seed, template, timewarp  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

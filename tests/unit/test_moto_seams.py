@@ -147,3 +147,51 @@ def test_moto_still_denies_every_object_request_under_a_conditional_deny_bucket_
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
     with pytest.raises(ClientError):
         s3.put_object(Bucket="canary-tls", Key="k", Body=b"{}")
+
+
+def test_botocore_sessions_get_their_loader_from_create_loader():
+    """tests/conftest.py shares one botocore Loader across sessions by replacing the create_loader that
+    botocore.session calls; if botocore stops calling it, each session parses the models again (slow, not
+    wrong) and this fails."""
+    import boto3
+    import botocore.session
+
+    assert "create_loader(self.get_config_variable('data_path'))" in inspect.getsource(
+        botocore.session.Session._register_data_loader)
+    first = boto3.session.Session()._session.get_component("data_loader")
+    second = boto3.session.Session()._session.get_component("data_loader")
+    assert first is second
+
+
+def test_moto_reads_the_amis_file_the_tests_name():
+    """tests/conftest.py sets MOTO_AMIS_PATH so that each EC2 backend loads one AMI, not about 1,300."""
+    import os
+
+    from moto.ec2.models import amis
+
+    assert os.environ["MOTO_AMIS_PATH"].endswith("tests/data/amis.json")
+    assert [a["ami_id"] for a in amis.AMIS] == ["ami-1e749f67"]
+    assert "MOTO_AMIS_PATH" in inspect.getsource(amis.AmiBackend._load_amis)
+
+
+def test_moto_still_allows_one_amazon_provided_ipv6_block_per_vpc_so_the_bench_raises_it(aws):
+    """bench/scaling.py raises moto's quota of Amazon-provided IPv6 blocks per VPC to AWS's 5 through
+    VPC.associate_vpc_cidr_block; when moto allows more, drop that patch."""
+    import boto3
+    import pytest
+    from botocore.exceptions import ClientError
+
+    from bench import scaling
+
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    with pytest.raises(ClientError, match="CidrLimitExceeded"):
+        ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    with scaling.five_ipv6_blocks():
+        for _ in range(scaling.IPV6_QUOTA - 1):
+            ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+        with pytest.raises(ClientError, match="CidrLimitExceeded"):
+            ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    blocks = ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["Ipv6CidrBlockAssociationSet"]
+    assert len(blocks) == scaling.IPV6_QUOTA
