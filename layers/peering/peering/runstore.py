@@ -38,12 +38,12 @@ CHUNK_RESULT_BYTES = 200
 """An upper bound on one ``ChunkApplied`` as JSON (side, index and two counts): the Map's result array holds one
 per chunk before its ResultSelector counts them."""
 FLOW_BYTES = 4096
-"""An upper bound on what one flow adds to the state document after PlanRoutes (its target in the probe round
-and its run, its probe result, its path verdict with hops in the verification and again in the report);
-tests/workflow/test_state_size.py measures it."""
+"""A bound chosen for what one flow adds to the state document after PlanRoutes (its target in the probe round
+and its run, its probe result, its path verdict with hops in the verification and again in the report). Not
+measured per flow yet: the bench's runs (2 flows) have their largest state at about 11 KiB in all."""
 LATER_BYTES = 16 * 1024
-"""An upper bound on what the stages after PlanRoutes add besides the flows (DNS, the probe round's settings,
-the report's fields and reason sentences); measured by the same test."""
+"""A bound chosen for what the stages after PlanRoutes add besides the flows (DNS, the probe round's settings,
+the report's fields and reason sentences)."""
 
 
 def prefix_for(execution_arn: str | None, peering_id: str) -> str:
