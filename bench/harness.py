@@ -79,6 +79,9 @@ class Recording:
 
     calls: list[Call] = field(default_factory=list)
     peak_in_flight: dict[str, int] = field(default_factory=dict)
+    largest_payload: tuple[int, str] = (0, "-")
+    """(bytes, where) of the largest event or result of a handler: the Distributed Map's items run as child
+    executions, whose states are not in the execution's history, so their Task input and output are measured here."""
 
     def by_operation(self, services: tuple[str, ...] | None = None) -> Counter[str]:
         return Counter(c.key for c in self.calls if services is None or c.service in services)
@@ -122,7 +125,14 @@ class CallRecorder:
 
             def wrapped(event: Any, context: Any) -> Any:
                 with recorder._inside(context.function_name):
-                    return fn(event, context)
+                    result = fn(event, context)
+                short = context.function_name.rsplit("-", 1)[-1]
+                for size, kind in ((len(json.dumps(event).encode()), "event"),
+                                   (len(json.dumps(result).encode()), "result")):
+                    with recorder._lock:
+                        if size > recorder._recording.largest_payload[0]:
+                            recorder._recording.largest_payload = (size, f"{short} {kind}")
+                return result
 
             return wrapped
 
@@ -154,7 +164,8 @@ class CallRecorder:
     def peek(self) -> Recording:
         """A copy of the calls recorded so far (recording goes on)."""
         with self._lock:
-            return Recording(list(self._recording.calls), dict(self._recording.peak_in_flight))
+            return Recording(list(self._recording.calls), dict(self._recording.peak_in_flight),
+                             self._recording.largest_payload)
 
     def take(self) -> Recording:
         """The calls recorded so far; the recorder starts afresh."""

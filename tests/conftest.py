@@ -177,6 +177,25 @@ class Stack:
         return self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
 
     @property
+    def run_bucket(self) -> str:
+        return self.deployed.bucket_names["RunBucket"]
+
+    def stored(self, key: str) -> dict | list | None:
+        """A JSON object of the run store (None when it does not exist)."""
+        s3 = boto3.client("s3", region_name=REGION)
+        try:
+            return json.loads(s3.get_object(Bucket=self.run_bucket, Key=key)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            return None
+
+    def stored_routes(self, summary: dict, kind: str = "created") -> list[dict]:
+        """The routes of one kind (``created``, ``alreadyPresent``) over every applied chunk of the summary's run."""
+        prefix = summary["details"].split("/", 3)[3]
+        keys = boto3.client("s3", region_name=REGION).list_objects_v2(
+            Bucket=self.run_bucket, Prefix=f"{prefix}applied/").get("Contents", [])
+        return [r for k in keys for r in self.stored(k["Key"])[kind]]
+
+    @property
     def lease_table(self) -> str:
         return self.deployed.table_names["LeaseTable"]
 

@@ -1,4 +1,4 @@
-"""Apply routes: create one side's planned routes (idempotent); runs once per side in a Parallel state."""
+"""Apply routes: create one chunk of one side's planned routes (idempotent); one item of the ApplyRoutes Map."""
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,7 +17,6 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = runtime.parse(ApplyRequest, event, "route request")
-    logger.append_keys(peering_id=request.peering_id, side=request.plan.side)
+    logger.append_keys(peering_id=request.peering_id, side=request.chunk.side, chunk=request.chunk.index)
     deps = runtime.deps(metrics)
-    return runtime.run(stages.APPLY_ROUTES.name, logger,
-                       lambda: routes.apply_side(deps, request.peering_id, request.plan))
+    return runtime.run(stages.APPLY_ROUTES.name, logger, lambda: routes.apply_chunk(deps, request))

@@ -45,22 +45,21 @@ def assert_one_sentence(text: str) -> None:
 
 
 # -- a verified run (the seed, probe attached to VPC A) ---------------------------------------------
-def test_verified_timeline_lists_every_state_in_order_with_the_parallel_branches_nested(runs):
+def test_verified_timeline_lists_every_state_in_order_with_the_inline_map_items_nested(runs):
     timeline = x.timeline_from(runs["verified"].events)
 
     assert [t.state for t in timeline if t.depth == 0] == VERIFIED_PATH
     assert x.detail_from(runs["verified"].describe, runs["verified"].events).path == VERIFIED_PATH
     nested = {t.state for t in timeline if t.depth == 1}
-    assert nested == {"RouteRequesterSide", "RouteAccepterSide", "Probe", "ProbeDone", "ProbeFinished"}, nested
-    branches = [t for t in timeline if t.depth == 1 and t.state.startswith("Route")]
-    names = [t.state for t in timeline]
-    assert names.index("ApplyRoutes") < min(names.index(b.state) for b in branches) < names.index("ConfigureDns")
+    # the probe's inline Map is in the history; ApplyRoutes' Distributed Map runs its items as child executions
+    assert nested == {"Probe", "ProbeDone", "ProbeFinished"}, nested
     assert all(t.result == "ok" and t.exited_at is not None and t.duration_seconds >= 0 for t in timeline)
     tasks = [t for t in timeline if t.kind == "Task"]
     assert tasks and all(len(t.attempts) == 1 and t.retries == 0 for t in tasks)
     assert by_state(timeline)["Decide"].note == "-> Accept"
     assert by_state(timeline)["AcceptedActive"].note == "-> PlanRoutes"
-    assert by_state(timeline)["ApplyRoutes"].note == "2 route(s) created"
+    assert by_state(timeline)["ApplyRoutes"].note == "2 chunk(s) applied"
+    assert by_state(timeline)["PlanRoutes"].note == "2 route(s) to create in 2 chunk(s), 0 already in place"
 
 
 @pytest.mark.parametrize("scenario", ["verified", "rejected", "failed", "retried", "unverified"])
@@ -111,18 +110,19 @@ def test_a_renamed_optional_field_deep_in_a_result_is_refused_too(runs):
         x.timeline_from(events)
 
 
-def test_verified_outcome_lists_the_routes_the_plan_asked_for_and_a_verdict_per_flow(runs):
+def test_verified_outcome_counts_the_routes_the_plan_asked_for_and_gives_a_verdict_per_flow(runs):
     run = runs["verified"]
     plan = lambda_result(run.events, "PlanRoutes")["plan"]
-    planned = {(r["routeTableId"], r["destination"]) for side in ("requester", "accepter")
-               for r in plan[side]["create"]}
+    planned = sum(plan[side]["create"] for side in ("requester", "accepter"))
 
     outcome = x.outcome_from(run.describe, run.events)
 
     assert outcome.status == "verified" and outcome.stage == stages.VERIFY.name
-    assert {(r.route_table_id, r.destination) for r in outcome.routes_created} == planned
-    assert {r.target for r in outcome.routes_created} == {run.peering_id}
-    assert outcome.routes_removed == [] and outcome.rollback_ran is False
+    assert outcome.routes_created == planned == 2
+    assert outcome.details == f"s3://{plan["bucket"]}/{plan["prefix"]}" and run.describe["executionArn"].endswith(
+        plan["prefix"].split("/")[1])
+    assert f"route details: {outcome.details}" in x.show_lines(x.detail_from(run.describe, run.events))
+    assert outcome.routes_removed == 0 and outcome.rollback_ran is False
     assert outcome.dns.enabled is True and outcome.dns.sides == {"requester": True, "accepter": True}
     assert isinstance(outcome.verification, Verification)
     assert outcome.verification.performed and outcome.verification.reachable
@@ -162,7 +162,7 @@ def test_untagged_request_is_rejected_at_inspect_and_goes_straight_to_the_report
     inspect = by_state(detail.timeline)["Inspect"]
     assert isinstance(inspect.stage_result, Inspection) and inspect.note.startswith("refuse: ")
     assert (detail.status, detail.stage) == ("rejected", stages.INSPECT.name)
-    assert detail.outcome.routes_created == [] and detail.outcome.cause is None
+    assert detail.outcome.routes_created == 0 and detail.outcome.cause is None
     assert "auto-accept" in detail.outcome.reason
 
 
@@ -187,7 +187,7 @@ def test_failed_run_cause_is_one_sentence_naming_the_conflict(runs):
     assert (outcome.status, outcome.stage, outcome.error) == ("failed", stages.PLAN_ROUTES.name, "PeeringFailed")
     assert "already sends 10.7.0.0/16" in outcome.cause
     assert_one_sentence(outcome.cause)
-    assert outcome.rollback_ran is True and outcome.routes_created == [] and outcome.routes_removed == []
+    assert outcome.rollback_ran is True and outcome.routes_created == 0 and outcome.routes_removed == 0
 
 
 def test_failed_row_takes_the_vpcs_from_the_newest_events_only(runs):
@@ -224,7 +224,7 @@ def test_unverified_run_keeps_its_routes_and_names_the_blocking_security_group(r
 
     assert detail.timeline[-1].state == "VerificationFailed" and detail.timeline[-1].result == "failed"
     assert (detail.status, detail.stage, outcome.error) == ("failed", stages.VERIFY.name, "VerificationFailed")
-    assert len(outcome.routes_created) == 2 and outcome.rollback_ran is False
+    assert outcome.routes_created == 2 and outcome.rollback_ran is False
     blocked = [p for p in outcome.verification.paths if not p.reachable]
     assert blocked and run.network.sg_b in blocked[0].reason and "tcp/22" in blocked[0].reason
     assert outcome.cause == notes.one_line(blocked[0].reason)
@@ -232,12 +232,12 @@ def test_unverified_run_keeps_its_routes_and_names_the_blocking_security_group(r
     assert f"  {blocked[0].source} -> {blocked[0].destination}: blocked" in lines
 
 
-# -- a run still going (a real history, cut in the middle of the Parallel state) --------------------
+# -- a run still going (a real history, cut in the middle of the ApplyRoutes Map) --------------------
 def test_running_execution_is_reported_running_with_the_stage_it_reached(runs):
     run = runs["verified"]
-    branch = next(e["id"] for e in run.events if e["type"] == "TaskStateEntered"
-                  and e["stateEnteredEventDetails"]["name"] == "RouteRequesterSide")
-    events = [e for e in run.events if e["id"] <= branch + 2]
+    entered = next(e["id"] for e in run.events if e["type"] == "MapStateEntered"
+                   and e["stateEnteredEventDetails"]["name"] == "ApplyRoutes")
+    events = [e for e in run.events if e["id"] <= entered + 1]
     describe = {k: v for k, v in run.describe.items() if k not in ("output", "outputDetails", "stopDate")}
     describe["status"] = "RUNNING"
     now = describe["startDate"] + timedelta(seconds=42)

@@ -134,7 +134,7 @@ def test_every_lambda_task_retries_throttling_and_not_found_and_is_caught():
         retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
         assert set(errors.RETRYABLE) <= retried, name
         assert {"Lambda.TooManyRequestsException", "Lambda.ServiceException"} <= retried, name
-        in_branch = name in ("RouteRequesterSide", "RouteAccepterSide", "Probe")  # their Parallel / Map catches
+        in_branch = name in ("ApplyChunk", "Probe")  # their Map catches
         if not in_branch:
             assert any("States.ALL" in c["ErrorEquals"] for c in state["Catch"]), name
     parallel = ASL["States"]["ApplyRoutes"]
@@ -361,8 +361,67 @@ def test_every_tagging_statement_names_only_the_status_keys_and_requires_tag_key
         assert condition["Null"] == {"aws:TagKeys": "false"}, statement
 
 
-def test_no_wildcard_principal_anywhere(cfn):
-    assert '"Principal": "*"' not in json.dumps(cfn) and '"AWS": "*"' not in json.dumps(cfn)
+def _all_statements(value):
+    if isinstance(value, dict):
+        if "Effect" in value and ("Action" in value or "NotAction" in value):
+            yield value
+        for inner in value.values():
+            yield from _all_statements(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _all_statements(inner)
+
+
+def test_no_wildcard_principal_is_ever_allowed_anything(cfn):
+    wildcard = [s for s in _all_statements(cfn) if s.get("Principal") in ("*", {"AWS": "*"})]
+    assert wildcard, "the run bucket's TLS-only statement names every principal"
+    assert all(s["Effect"] == "Deny" for s in wildcard), wildcard
+
+
+def test_the_run_bucket_is_private_encrypted_tls_only_and_expires_its_runs(cfn):
+    bucket = cfn["Resources"]["RunBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True)
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert (rule["Status"], rule["Prefix"], rule["ExpirationInDays"]) == ("Enabled", "runs/",
+                                                                          {"Ref": "LogRetentionInDays"})
+    policy = cfn["Resources"]["RunBucketPolicy"]["Properties"]
+    (tls,) = policy["PolicyDocument"]["Statement"]
+    assert policy["Bucket"] == {"Ref": "RunBucket"}
+    assert (tls["Effect"], tls["Action"], tls["Condition"]) == ("Deny", "s3:*",
+                                                                {"Bool": {"aws:SecureTransport": "false"}})
+
+
+RUN_STORE = {"ReadRunStorePolicy": {"VerifyFunction", "ReportFunction", "ApplyRoutesFunction", "RollbackFunction"},
+             "WriteRunStorePolicy": {"PlanRoutesFunction", "ApplyRoutesFunction", "PrepareProbeFunction",
+                                     "RollbackFunction"}}
+
+
+def test_only_the_stages_that_use_the_run_store_may_read_or_write_it_and_only_under_runs(cfn):
+    resources = cfn["Resources"]
+    for policy, functions in RUN_STORE.items():
+        holders = {name.removesuffix("Role") for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"
+                   and {"Ref": policy} in r["Properties"].get("ManagedPolicyArns", [])}
+        assert holders == functions, policy
+        actions = {s["Action"]: s["Resource"] for s in resources[policy]["Properties"]["PolicyDocument"]["Statement"]}
+        object_action = "s3:GetObject" if policy.startswith("Read") else "s3:PutObject"
+        assert actions[object_action] == {"Fn::Sub": "${RunBucket.Arn}/runs/*"}
+        assert set(actions) <= {object_action, "s3:ListBucket"}
+
+
+def test_the_state_machine_may_read_the_chunk_lists_and_run_its_own_child_executions(cfn):
+    role = next(r for name, r in cfn["Resources"].items() if name.startswith("PeeringStateMachineRole"))
+    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    by_sid = {s.get("Sid"): s for s in statements}
+    assert by_sid["ReadChunkListsForTheApplyRoutesMap"]["Resource"] == {"Fn::Sub": "${RunBucket.Arn}/runs/*"}
+    assert by_sid["StartTheApplyRoutesMapsChildExecutions"]["Resource"]["Fn::Sub"].endswith(
+        ":stateMachine:${AWS::StackName}-PeeringStateMachine")
+    assert by_sid["FollowTheApplyRoutesMapsChildExecutions"]["Resource"]["Fn::Sub"].endswith(
+        ":execution:${AWS::StackName}-PeeringStateMachine/*")
+    apply = ASL["States"]["ApplyRoutes"]
+    assert apply["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert apply["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
 
 
 def test_every_topic_is_encrypted_and_every_log_group_expires(cfn):

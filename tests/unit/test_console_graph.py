@@ -18,17 +18,17 @@ def entry(state: str, result: str = "ok", depth: int = 0, kind: str = "Task") ->
     return {"state": state, "result": result, "depth": depth, "type": kind}
 
 
-def test_every_state_of_the_definition_is_a_node_and_branch_states_sit_in_their_parallel():
+def test_every_state_of_the_definition_is_a_node_and_item_states_sit_in_their_map():
     graph = asl_graph(ASL)
     nodes = {n["id"]: n for n in graph["nodes"]}
     top = set(ASL["States"])
     branch = {name for state in ASL["States"].values() for b in state.get("Branches", []) for name in b["States"]}
-    mapped = {name for state in ASL["States"].values() if state["Type"] == "Map"
-              for name in state["ItemProcessor"]["States"]}
-    assert mapped and {n for n in mapped if nodes[n]["parent"] == "ProbeEachSide"} == mapped
-    assert set(nodes) == top | branch | mapped | {START, END}
-    assert {n for n in branch if nodes[n]["parent"] == "ApplyRoutes"} == branch
-    assert all(nodes[n]["start"] and nodes[n]["end"] for n in branch)  # each branch is one Task
+    parents = {name: map_name for map_name, state in ASL["States"].items() if state["Type"] == "Map"
+               for name in state["ItemProcessor"]["States"]}
+    assert {"ApplyChunk": "ApplyRoutes", "Probe": "ProbeEachSide"}.items() <= parents.items()
+    assert all(nodes[n]["parent"] == parent for n, parent in parents.items())
+    assert set(nodes) == top | branch | set(parents) | {START, END}
+    assert nodes["ApplyChunk"]["start"] and nodes["ApplyChunk"]["end"]  # each item is one Task
     assert all(nodes[n]["parent"] is None for n in top)
 
 
@@ -66,13 +66,12 @@ def test_a_run_that_fails_in_plan_routes_colours_its_path_and_leaves_the_rest_no
                      ("Rollback", "ReportFailure"), ("ReportFailure", "Failed"), ("Failed", END)]
 
 
-def test_a_polling_loop_counts_visits_and_a_parallel_links_around_its_branches():
+def test_a_polling_loop_counts_visits_and_a_map_links_around_its_items():
     graph = asl_graph(ASL)
     timeline = [entry("Init"), entry("Inspect"), entry("Decide"), entry("WaitForActive", kind="Wait"),
                 entry("CheckActive"), entry("IsActive"), entry("WaitForActive", kind="Wait"), entry("CheckActive"),
-                entry("IsActive"), entry("PlanRoutes"), entry("ApplyRoutes", kind="Parallel"),
-                entry("RouteAccepterSide", depth=1), entry("RouteRequesterSide", depth=1), entry("ConfigureDns"),
-                entry("PrepareProbe", "running")]
+                entry("IsActive"), entry("PlanRoutes"), entry("ApplyRoutes", kind="Map"), entry("ConfigureDns"),
+                entry("PrepareProbe", "running")]  # the Distributed Map's items are child executions: not here
 
     path = run_path(graph, timeline, "RUNNING")
 
@@ -81,8 +80,8 @@ def test_a_polling_loop_counts_visits_and_a_parallel_links_around_its_branches()
     taken = {(e["from"], e["to"]) for e in path["edges"]}
     assert ("IsActive", "WaitForActive") in taken and ("IsActive", "PlanRoutes") in taken
     assert ("ApplyRoutes", "ConfigureDns") in taken
-    assert not any(b in (frm, to) for (frm, to) in taken for b in ("RouteAccepterSide", "RouteRequesterSide")), \
-        "the branches' arrows are drawn by the page from the Parallel, not from the timeline"
+    assert not any("ApplyChunk" in (frm, to) for (frm, to) in taken), \
+        "the items' arrows are drawn by the page from the Map, not from the timeline"
     assert not any(to == END for (_, to) in taken)
 
 
@@ -93,7 +92,7 @@ def test_the_vendored_dagre_is_the_published_file():
 def test_task_nodes_carry_their_row_of_the_stage_table():
     nodes = {n["id"]: n for n in asl_graph(ASL)["nodes"]}
     assert (nodes["PlanRoutes"]["stage"], nodes["PlanRoutes"]["function"]) == ("plan-routes", "PlanRoutesFunction")
-    assert nodes["RouteAccepterSide"]["stage"] == "apply-routes"
+    assert nodes["ApplyChunk"]["stage"] == "apply-routes"
     assert nodes["Decide"]["stage"] is None  # a Choice runs no function
     tasks = [n for n in nodes.values() if n["type"] == "Task"]
     assert tasks and all(n["stage"] for n in tasks), "every Task state is in peering.stages"

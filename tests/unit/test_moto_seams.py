@@ -68,6 +68,87 @@ def test_moto_routes_still_stay_active_after_their_peering_is_deleted_so_the_tes
     assert route["State"] == "active" and route["Origin"] == "CreateRoute"
 
 
+# -- the Distributed Map (ApplyRoutes) and the run store's bucket -----------------------------------------
+def _run_machine(definition: dict, payload: dict) -> dict:
+    import json
+    import time
+
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    arn = sfn.create_state_machine(name=f"canary-{time.monotonic_ns()}", definition=json.dumps(definition),
+                                   roleArn="arn:aws:iam::123456789012:role/canary")["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+    deadline = time.monotonic() + 20
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the canary's execution did not end"
+        time.sleep(0.02)
+    return described
+
+
+def _item_reader_map(failing: bool) -> dict:
+    item = ({"Type": "Fail", "Error": "ChunkFailed", "Cause": "x"} if failing else {"Type": "Pass", "End": True})
+    return {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                       "Parameters": {"Bucket.$": "$.bucket", "Key.$": "$.key"}},
+        "ItemSelector": {"item.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "I", "States": {"I": item}},
+        "ResultSelector": {"chunks.$": "States.ArrayLength($)"}}}}
+
+
+def _bucket_with_items(count: int) -> dict:
+    import json
+
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="canary-bucket")
+    s3.put_object(Bucket="canary-bucket", Key="items.json", Body=json.dumps(list(range(count))).encode())
+    return {"bucket": "canary-bucket", "key": "items.json"}
+
+
+def test_moto_runs_a_distributed_map_over_an_s3_item_reader(aws):
+    """What the ApplyRoutes Map relies on: ItemReader (s3:getObject, JSON), ItemSelector with $$.Map.Item.Value,
+    a ResultSelector over the items' results."""
+    described = _run_machine(_item_reader_map(failing=False), _bucket_with_items(5))
+    assert described["status"] == "SUCCEEDED" and '"chunks": 5' in described["output"]
+
+
+def test_moto_still_lets_a_failed_distributed_map_item_pass_so_the_harness_fails_the_map_run(aws):
+    """moto 5.2.5 counts a failed item and the Map succeeds (peering_tools.distributed_map); with the harness's
+    patch the Map Run fails as on AWS. When the first assertion fails, moto fixed it: drop the patch."""
+    from peering_tools import distributed_map
+
+    items = _bucket_with_items(3)
+    distributed_map.uninstall()
+    try:
+        assert _run_machine(_item_reader_map(failing=True), items)["status"] == "SUCCEEDED"
+    finally:
+        distributed_map.install()
+    failed = _run_machine(_item_reader_map(failing=True), items)
+    assert (failed["status"], failed.get("error")) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+
+
+def test_moto_still_denies_every_object_request_under_a_conditional_deny_bucket_policy(aws):
+    """Why the emulator does not put RunBucket's TLS-only policy (peering_tools.deploy.create_buckets): moto 5.2.5
+    answers a Deny statement whose condition does not hold with DENIED. When this fails, moto fixed it: put it."""
+    import json
+
+    import boto3
+    import pytest
+    from botocore.exceptions import ClientError
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="canary-tls")
+    s3.put_bucket_policy(Bucket="canary-tls", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::canary-tls/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    with pytest.raises(ClientError):
+        s3.put_object(Bucket="canary-tls", Key="k", Body=b"{}")
+
+
 def test_botocore_sessions_get_their_loader_from_create_loader():
     """tests/conftest.py shares one botocore Loader across sessions by replacing the create_loader that
     botocore.session calls; if botocore stops calling it, each session parses the models again (slow, not
@@ -91,3 +172,26 @@ def test_moto_reads_the_amis_file_the_tests_name():
     assert os.environ["MOTO_AMIS_PATH"].endswith("tests/data/amis.json")
     assert [a["ami_id"] for a in amis.AMIS] == ["ami-1e749f67"]
     assert "MOTO_AMIS_PATH" in inspect.getsource(amis.AmiBackend._load_amis)
+
+
+def test_moto_still_allows_one_amazon_provided_ipv6_block_per_vpc_so_the_bench_raises_it(aws):
+    """bench/scaling.py raises moto's quota of Amazon-provided IPv6 blocks per VPC to AWS's 5 through
+    VPC.associate_vpc_cidr_block; when moto allows more, drop that patch."""
+    import boto3
+    import pytest
+    from botocore.exceptions import ClientError
+
+    from bench import scaling
+
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    with pytest.raises(ClientError, match="CidrLimitExceeded"):
+        ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    with scaling.five_ipv6_blocks():
+        for _ in range(scaling.IPV6_QUOTA - 1):
+            ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+        with pytest.raises(ClientError, match="CidrLimitExceeded"):
+            ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    blocks = ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["Ipv6CidrBlockAssociationSet"]
+    assert len(blocks) == scaling.IPV6_QUOTA

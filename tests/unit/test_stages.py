@@ -190,7 +190,7 @@ def test_a_result_path_or_a_substitution_that_moved_is_caught(real):
 
 def test_for_state_maps_task_states_to_rows_and_nothing_else():
     assert stages.for_state("CheckActive") is stages.WAIT_ACTIVE
-    assert stages.for_state("RouteAccepterSide") is stages.APPLY_ROUTES
+    assert stages.for_state("ApplyChunk") is stages.APPLY_ROUTES
     assert stages.for_state("ReportFailure") is stages.REPORT
     assert stages.for_state("ApplyRoutes") is None and stages.for_state("Decide") is None
 
@@ -206,23 +206,24 @@ def test_a_task_that_passes_other_fields_than_its_rows_input_is_caught(real):
     asl, cfn, handlers = real
     asl = copy.deepcopy(asl)
     asl["States"]["Verify"]["Parameters"] = {"peeringId.$": "$.peeringId"}
-    branch = asl["States"]["ApplyRoutes"]["Branches"][0]["States"]["RouteRequesterSide"]
-    branch["Parameters"] = {"peeringId.$": "$.peeringId", "sidePlan.$": "$.plan.requester"}
+    item = asl["States"]["ApplyRoutes"]["ItemProcessor"]["States"]["ApplyChunk"]
+    item["Parameters"] = {"peeringId.$": "$.peeringId", "sidePlan.$": "$.plan.requester"}
     found = disagreements(asl, cfn, handlers, STAGES)
     assert "Task Verify passes only ['peeringId'], its row says the whole state document." in found
-    assert "Task RouteRequesterSide passes ['peeringId', 'sidePlan'], not the fields of ApplyRequest." in found
+    assert "Task ApplyChunk passes ['peeringId', 'sidePlan'], not the fields of ApplyRequest." in found
     parsed_other = handlers["probe"].replace("runtime.parse(ProbeRequest,", "runtime.parse(ApplyRequest,")
     assert "functions/probe/app.py does not parse its event as ProbeRequest." in disagreements(
         json.loads(ASL.read_text()), cfn, {**handlers, "probe": parsed_other}, STAGES)
 
 
 def test_how_far_a_run_got_is_named_by_the_stage_table():
-    side = {"vpcId": "vpc-1", "accountId": "123456789012", "region": "us-east-1"}
+    side = {"vpcId": "vpc-1", "accountId": "123456789012", "region": "us-east-1", "create": 1}
     document = {"peeringId": "pcx-1", "inspection": {"decision": "accept", "reason": "pending."},
                 "acceptance": {"acceptedNow": True, "peeringState": "active"},
-                "plan": {"peeringId": "pcx-1", "requester": {"side": "requester", **side},
-                         "accepter": {"side": "accepter", **side}},
-                "routes": [{"side": "requester"}, {"side": "accepter"}],
+                "plan": {"peeringId": "pcx-1", "bucket": "b", "prefix": "runs/x/", "digest": "0" * 64, "chunks": 2,
+                         "chunkSize": 250, "manifest": "runs/x/chunks.json",
+                         "requester": {"side": "requester", **side}, "accepter": {"side": "accepter", **side}},
+                "routes": {"chunks": 2},
                 "dns": {"enabled": True}}
     state = WorkflowState.model_validate(document)
     assert (state.stage_reached(), state.failed_stage()) == (stages.DNS.name, stages.PREPARE_PROBE.name)

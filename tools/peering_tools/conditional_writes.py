@@ -18,6 +18,7 @@ import threading
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.ec2.models.route_tables import RouteBackend
 from moto.stepfunctions.models import StepFunctionBackend
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -27,6 +28,12 @@ SEAMS: tuple[tuple[type, str], ...] = (
     (DynamoDBBackend, "delete_item"),
     (StepFunctionBackend, "start_execution"),
     (StepFunctionsParserBackend, "start_execution"),
+    # EC2 applies each CreateRoute/DeleteRoute to a table atomically; moto validates a new route by iterating the
+    # table's routes while another thread may insert into them (moto/ec2/models/route_tables.py:493-495, 529):
+    # "dictionary changed size during iteration" when one table gets several routes at once (10 per table in the
+    # bench's 10,000-routes-per-side run)
+    (RouteBackend, "create_route"),
+    (RouteBackend, "delete_route"),
 )
 _originals = {(owner, name): owner.__dict__[name] for owner, name in SEAMS}
 _lock = threading.RLock()

@@ -177,7 +177,7 @@ def _stages(sfn: Any, execution_arn: str) -> list[str]:
     for event in events:
         entered = event.get("stateEnteredEventDetails")
         if entered and event["type"] in ("TaskStateEntered", "WaitStateEntered", "ParallelStateEntered",
-                                         "FailStateEntered"):
+                                         "MapStateEntered", "FailStateEntered"):
             names.append(entered["name"])
     return names
 

@@ -1,5 +1,6 @@
 """template.yaml as the emulator and the tests see it: transformed by aws-sam-translator, intrinsics
-resolved, reduced to what must be created (functions, rules, the state machine, the topic, DynamoDB tables).
+resolved, reduced to what must be created (functions, rules, the state machine, the topic, DynamoDB tables,
+S3 buckets).
 
 Nothing here is a hand-kept copy of the stack: every name, handler, environment variable, event
 pattern and substitution comes from the template itself.
@@ -98,6 +99,16 @@ class TableSpec:
 
 
 @dataclass
+class BucketSpec:
+    """An ``AWS::S3::Bucket`` with its resolved properties and its ``AWS::S3::BucketPolicy`` document."""
+
+    logical_id: str
+    name: str
+    properties: dict[str, Any]
+    policy: dict[str, Any] | None = None
+
+
+@dataclass
 class StackSpec:
     stack_name: str
     account_id: str
@@ -112,6 +123,7 @@ class StackSpec:
     tables: dict[str, TableSpec] = field(default_factory=dict)
     resources: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Every resource of the transformed template whose condition holds: logical id -> (type, physical id)."""
+    buckets: dict[str, BucketSpec] = field(default_factory=dict)
 
     def arn(self, service: str, kind: str, name: str) -> str:
         sep = ":" if service in ("lambda", "states") else ""
@@ -234,6 +246,8 @@ class Resolver:
         for key in NAME_PROPERTIES:
             if isinstance(props.get(key), str | dict):
                 return str(self.resolve(props[key]))
+        if self.resources.get(logical_id, {}).get("Type") == "AWS::S3::Bucket":  # lower case, globally unique
+            return f"{self.stack}-{logical_id}-{self.account}-{self.region}".lower()[:63]
         return f"{self.stack}-{logical_id}"[:64]
 
     def _ref_resource(self, logical_id: str) -> str:
@@ -265,6 +279,8 @@ class Resolver:
                 return f"arn:aws:events:{self.region}:{self.account}:rule/{name}"
             if kind == "AWS::DynamoDB::Table":
                 return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{name}"
+            if kind == "AWS::S3::Bucket":
+                return f"arn:aws:s3:::{name}"
             return self._ref_resource(logical_id)
         if attribute in ("Name", "TopicName"):
             return name
@@ -366,6 +382,8 @@ def stack_spec(
     rules: list[RuleSpec] = []
     tables: dict[str, TableSpec] = {}
     resources: dict[str, tuple[str, str]] = {}
+    buckets: dict[str, BucketSpec] = {}
+    policies: dict[str, dict] = {}
     machine_name = definition = topic_name = ""
     for logical_id, resource in cfn["Resources"].items():
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
@@ -415,9 +433,16 @@ def stack_spec(
                 attribute_definitions=table["AttributeDefinitions"],
                 billing_mode=table.get("BillingMode", "PROVISIONED"),
                 ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None)
+        elif kind == "AWS::S3::Bucket":
+            buckets[logical_id] = BucketSpec(logical_id, resolver.physical_name(logical_id), resolver.resolve(props))
+        elif kind == "AWS::S3::BucketPolicy":
+            policies[props["Bucket"]["Ref"]] = resolver.resolve(props["PolicyDocument"])
+    for logical_id, policy in policies.items():
+        if logical_id in buckets:
+            buckets[logical_id].policy = policy
     outputs = {name: str(resolver.resolve(o["Value"])) for name, o in cfn.get("Outputs", {}).items()}
     return StackSpec(stack_name, account_id, region, values, functions, rules, machine_name, definition,
-                     topic_name, outputs, tables, resources)
+                     topic_name, outputs, tables, resources, buckets)
 
 
 def substitute(definition: str, substitutions: dict[str, str]) -> str:

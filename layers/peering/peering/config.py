@@ -57,6 +57,8 @@ class Settings:
     accepter_role_name: str | None = None
     accepter_role_external_id: str | None = None
     state_machine_arn: str | None = None
+    run_bucket: str | None = None
+    """The S3 bucket where each run keeps its route plan and per-route results (``peering.runstore``)."""
     lease_table: str | None = None
     """The DynamoDB table of per-peering leases (``peering.once``); set for the functions that use it."""
     probe_subnet_ids: tuple[str, ...] = ()
@@ -121,6 +123,7 @@ class Settings:
             accepter_role_external_id=env.get("ACCEPTER_ROLE_EXTERNAL_ID") or None,
             state_machine_arn=env.get("STATE_MACHINE_ARN") or None,
             lease_table=env.get("LEASE_TABLE") or None,
+            run_bucket=env.get("RUN_BUCKET") or None,
             probe_subnet_ids=_csv(env.get("PROBE_SUBNET_IDS")),
             probe_security_group_ids=_csv(env.get("PROBE_SECURITY_GROUP_IDS")),
             probe_function_arn=env.get("PROBE_FUNCTION_ARN") or None,

@@ -14,6 +14,7 @@ from .aws.clients import Clients
 from .aws.ec2 import Ec2
 from .aws.executions import StepFunctions
 from .aws.lease import LeaseTable
+from .aws.store import RunStore
 from .config import Settings
 from .errors import InvalidInput, PeeringNotFound
 from .records import SIDES, Peering, Placement, VpcSide
@@ -83,6 +84,14 @@ class Deps:
                 raise InvalidInput("The function has no LEASE_TABLE setting; redeploy the stack.")
             return None
         return self.clients.lease_table(self.settings.lease_table, self.settings.stack_account_id, self.region)
+
+    def run_store(self, bucket: str | None = None) -> RunStore:
+        """The run store (``peering.runstore``): ``bucket`` (a stored plan's own) or the stack's RunBucket, in the
+        stack's own account and region."""
+        bucket = bucket or self.settings.run_bucket
+        if not bucket:
+            raise InvalidInput("The function has no RUN_BUCKET setting; redeploy the stack.")
+        return self.clients.run_store(bucket, self.settings.stack_account_id, self.region)
 
     def notify(self, subject: str, message: dict[str, Any]) -> None:
         """Publish to the stack's topic (nothing without a TOPIC_ARN setting)."""

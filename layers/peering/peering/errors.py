@@ -49,6 +49,11 @@ class RouteQuotaExceeded(PeeringError):
     """A route table would go past its route quota."""
 
 
+class LimitExceeded(PeeringError):
+    """Something of this run could pass a limit of AWS (Step Functions' payload size, SNS's message size): the
+    run stops before any route is changed (``peering.runstore.guard``)."""
+
+
 class AwsCallFailed(PeeringError):
     """An AWS call failed for a reason the workflow cannot fix by retrying."""
 

@@ -88,9 +88,78 @@ class RoutePlan(Wire):
 
 
 class AppliedSide(Wire):
+    """One chunk of one side, applied: kept in the run store (``peering.runstore``), never in the state."""
+
     side: Side
     created: list[PlannedRoute] = Field(default_factory=list)
     already_present: list[PlannedRoute] = Field(default_factory=list)
+
+
+class SideCounts(Wire):
+    """One side of a stored plan, counted: where its tables are and how many routes of each kind it holds."""
+
+    side: Side
+    vpc_id: str
+    account_id: str
+    region: str
+    create: int = 0
+    present: int = 0
+    skipped_tables: int = 0
+    shadowed: int = 0
+
+
+class StoredPlan(Wire):
+    """What PlanRoutes leaves in the state document: where the whole plan is kept (``peering.runstore``), its
+    digest and its counts - never the routes themselves, so the document stays small whatever the VPCs' size."""
+
+    peering_id: str
+    bucket: str
+    prefix: str
+    digest: str
+    """sha256 of the stored plan: Rollback refuses a stored plan that is not this one."""
+    chunks: int
+    chunk_size: int
+    manifest: str
+    """The key of the chunk list (``[ChunkRef]``): the ApplyRoutes Map reads its items from it (ItemReader)."""
+    requester: SideCounts
+    accepter: SideCounts
+
+    def side(self, role: Side) -> SideCounts:
+        return self.requester if role == "requester" else self.accepter
+
+    @property
+    def location(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+class ChunkRef(Wire):
+    """One item of the ApplyRoutes Map: a bounded slice of one side's routes to create."""
+
+    side: Side
+    index: int
+    key: str
+
+
+class ChunkApplied(Wire):
+    """What one ApplyRoutes invocation returns: counts only (the routes are in the run store)."""
+
+    side: Side
+    index: int
+    created: int
+    already_present: int
+
+
+class AppliedRoutes(Wire):
+    """The ApplyRoutes Map's result in the state document (``ResultSelector``): how many chunks were applied."""
+
+    chunks: int
+
+
+class ChunkFailure(Wire):
+    """Why one chunk failed, in the run store: a failed Distributed Map names no item, so Report reads this."""
+
+    error: str
+    message: str
 
 
 class DnsResult(Wire):
@@ -193,8 +262,11 @@ class Verification(Wire):
 
 
 class RollbackResult(Wire):
-    removed: list[PlannedRoute] = Field(default_factory=list)
-    left_alone: list[PlannedRoute] = Field(default_factory=list)
+    """Counts; the routes removed and left alone are listed in the run store (``details``)."""
+
+    removed: int = 0
+    left_alone: int = 0
+    details: str = ""
 
 
 class Summary(Wire):
@@ -207,14 +279,19 @@ class Summary(Wire):
     execution_arn: str | None = None
     requester: VpcSide | None = None
     accepter: VpcSide | None = None
-    routes_created: list[PlannedRoute] = Field(default_factory=list)
-    routes_removed: list[PlannedRoute] = Field(default_factory=list)
+    routes_created: int = 0
+    routes_already_present: int = 0
+    routes_removed: int = 0
+    details: str = ""
+    """Where the run's route plan and per-route results are kept (``s3://bucket/runs/<execution>/``)."""
     dns: DnsResult | None = None
     verification: Verification | None = None
     information: list[str] = Field(default_factory=list)
     """The verification's information sentences (never a failure), for the notification's reader."""
     status_tag_error: str = ""
     """Why the status tag could not be set (e.g. the peering is gone); empty when it was set."""
+    lease_error: str = ""
+    """Why the peering's lease could not be given back (the next trigger takes it over); empty when it was."""
 
 
 class Acceptance(Wire):
@@ -241,8 +318,8 @@ class WorkflowState(Wire):
     inspection: Inspection | None = None
     acceptance: Acceptance | None = None
     activation: Activation | None = None
-    plan: RoutePlan | None = None
-    routes: list[AppliedSide] | None = None
+    plan: StoredPlan | None = None
+    routes: AppliedRoutes | None = None
     dns: DnsResult | None = None
     probe: ProbeRound | None = None
     probe_runs: list[ProbeRequest] | None = None
@@ -287,8 +364,9 @@ class WorkflowState(Wire):
 
 
 class ApplyRequest(Wire):
-    """Input of one Parallel branch of the apply stage: one side's plan."""
+    """Input of one item of the ApplyRoutes Map: the stored plan's reference and one chunk of it."""
 
     peering_id: str = Field(pattern=PEERING_ID_PATTERN)
-    plan: SidePlan
+    plan: StoredPlan
+    chunk: ChunkRef
 

@@ -14,7 +14,7 @@ A row ties together what would otherwise be written down in several places:
   function's own module parses);
 * ``result`` - the model one invocation returns (``peering.models``);
 * ``key`` - where the state machine puts that result in the state document (``ResultPath: $.<key>``;
-  for a Task inside a Parallel state, the Parallel state's ``ResultPath`` collects the branches).
+  for a Task inside a Parallel or Map state, that state's ``ResultPath`` collects the branches or items).
 
 ``tests/unit/test_stages.py`` fails when the ASL, the template, ``functions/`` and this table
 disagree. Adding a stage = a row here, a handler, a Task state, a function - and that test says
@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from .models import (
     Acceptance,
     Activation,
-    AppliedSide,
     ApplyRequest,
+    ChunkApplied,
     DnsResult,
     Inspection,
     ProbeRequest,
     ProbeRound,
     RollbackResult,
-    RoutePlan,
+    StoredPlan,
     Summary,
     Verification,
     Wire,
@@ -70,9 +70,9 @@ INTAKE = Stage("intake", "intake", "IntakeFunction", input=None)
 INSPECT = Stage("inspect", "inspect", "InspectFunction", ("Inspect",), Inspection, "inspection")
 ACCEPT = Stage("accept", "accept", "AcceptFunction", ("Accept",), Acceptance, "acceptance")
 WAIT_ACTIVE = Stage("wait-active", "check_active", "CheckActiveFunction", ("CheckActive",), Activation, "activation")
-PLAN_ROUTES = Stage("plan-routes", "plan_routes", "PlanRoutesFunction", ("PlanRoutes",), RoutePlan, "plan")
-APPLY_ROUTES = Stage("apply-routes", "apply_routes", "ApplyRoutesFunction",
-                     ("RouteRequesterSide", "RouteAccepterSide"), AppliedSide, "routes", ApplyRequest)
+PLAN_ROUTES = Stage("plan-routes", "plan_routes", "PlanRoutesFunction", ("PlanRoutes",), StoredPlan, "plan")
+APPLY_ROUTES = Stage("apply-routes", "apply_routes", "ApplyRoutesFunction", ("ApplyChunk",), ChunkApplied, "routes",
+                     ApplyRequest)
 DNS = Stage("dns", "dns", "DnsFunction", ("ConfigureDns",), DnsResult, "dns")
 PREPARE_PROBE = Stage("prepare-probe", "prepare_probe", "PrepareProbeFunction", ("PrepareProbe",), ProbeRound,
                       "probe")

@@ -18,10 +18,8 @@ from pydantic.alias_generators import to_camel
 
 from peering import stages
 from peering.models import (
-    AppliedSide,
     DnsResult,
     ErrorInfo,
-    PlannedRoute,
     Summary,
     Verification,
     VpcSide,
@@ -146,9 +144,11 @@ class Outcome(View):
     error: str | None = None
     cause: str | None = None
     """For a failed run: why, as one sentence."""
-    routes_created: list[RouteChange] = Field(default_factory=list)
-    routes_already_present: list[RouteChange] = Field(default_factory=list)
-    routes_removed: list[RouteChange] = Field(default_factory=list)
+    routes_created: int = 0
+    routes_already_present: int = 0
+    routes_removed: int = 0
+    details: str = ""
+    """Where the run store lists every route planned, created and removed (``s3://bucket/runs/<execution>/``)."""
     rollback_ran: bool = False
     dns: DnsResult | None = None
     verification: Verification | None = None
@@ -319,7 +319,8 @@ def _note(visit: Visit, result: Wire | None, failed: bool) -> str:
         return visit.end[0]
     if visit.kind == "Choice":
         return f"-> {visit.next_state}" if visit.next_state else ""
-    if visit.kind == "Parallel" and is_workflow_document(visit.output):
+    if visit.kind in ("Parallel", "Map") and is_workflow_document(visit.output) and not (
+            isinstance(visit.input, dict) and "routes" in visit.input):  # the state that first writes $.routes
         state = _validate(WorkflowState, visit.output, f"The output of {visit.name}", exact=False)
         return notes.applied(state.routes) if state.routes is not None else ""
     return notes.note(result) if result is not None and not failed else ""
@@ -348,8 +349,6 @@ def timeline_from(events: list[dict]) -> list[TimelineEntry]:
 
 
 # -- the outcome -----------------------------------------------------------------------------------
-def _changes(routes: list[PlannedRoute], target: str) -> list[RouteChange]:
-    return [RouteChange(route_table_id=r.route_table_id, destination=r.destination, target=target) for r in routes]
 
 
 def failure_cause(describe: dict, events: list[dict], summary: Summary | None) -> tuple[str | None, str | None]:
@@ -370,22 +369,21 @@ def failure_cause(describe: dict, events: list[dict], summary: Summary | None) -
 def _outcome(describe: dict, events: list[dict], visits: list[Visit], row: ExecutionRow) -> Outcome:
     state, reported = _latest(visits)
     summary = summary_of(describe) or reported
-    pcx = row.peering_id
     error, cause = failure_cause(describe, events, summary)
-    applied: list[AppliedSide] = state.routes or [] if state else []
-    created = summary.routes_created if summary and summary.routes_created else [
-        route for side in applied for route in side.created]
     removed = summary.routes_removed if summary and summary.routes_removed else (
-        state.rollback.removed if state and state.rollback else [])
+        state.rollback.removed if state and state.rollback else 0)
+    details = summary.details if summary and summary.details else (
+        state.plan.location if state and state.plan else "")
     return Outcome(
         status=row.status,
         stage=row.stage,
         reason=notes.one_line(summary.reason) if summary else "",
         error=error,
         cause=cause,
-        routes_created=_changes(created, pcx),
-        routes_already_present=_changes([r for side in applied for r in side.already_present], pcx),
-        routes_removed=_changes(removed, pcx),
+        routes_created=summary.routes_created if summary else 0,
+        routes_already_present=summary.routes_already_present if summary else 0,
+        routes_removed=removed,
+        details=details,
         rollback_ran=any(v.name == "Rollback" and v.kind == "Task" for v in visits),
         dns=summary.dns if summary and summary.dns else state.dns if state else None,
         verification=summary.verification if summary and summary.verification else

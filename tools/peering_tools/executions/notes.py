@@ -12,13 +12,14 @@ from functools import singledispatch
 from peering.models import (
     Acceptance,
     Activation,
-    AppliedSide,
+    AppliedRoutes,
+    ChunkApplied,
     DnsResult,
     Inspection,
     ProbeRequest,
     ProbeRound,
     RollbackResult,
-    RoutePlan,
+    StoredPlan,
     Summary,
     Verification,
     Wire,
@@ -52,20 +53,20 @@ def _(r: Activation) -> str:
 
 
 @note.register
-def _(r: RoutePlan) -> str:
+def _(r: StoredPlan) -> str:
     sides = (r.requester, r.accepter)
-    return (f"{sum(len(s.create) for s in sides)} route(s) to create, "
-            f"{sum(len(s.present) for s in sides)} already in place")
+    return (f"{sum(s.create for s in sides)} route(s) to create in {r.chunks} chunk(s), "
+            f"{sum(s.present for s in sides)} already in place")
 
 
 @note.register
-def _(r: AppliedSide) -> str:
-    return f"{r.side}: {len(r.created)} created, {len(r.already_present)} already present"
+def _(r: ChunkApplied) -> str:
+    return f"{r.side} chunk {r.index}: {r.created} created, {r.already_present} already present"
 
 
-def applied(sides: list[AppliedSide]) -> str:
-    """The Parallel state that applies both sides."""
-    return f"{sum(len(s.created) for s in sides)} route(s) created"
+def applied(routes: AppliedRoutes) -> str:
+    """The Map state that applies both sides' chunks (their items run as child executions)."""
+    return f"{routes.chunks} chunk(s) applied"
 
 
 @note.register
@@ -97,7 +98,7 @@ def _(r: Verification) -> str:
 
 @note.register
 def _(r: RollbackResult) -> str:
-    return f"removed {len(r.removed)} route(s), left {len(r.left_alone)} alone"
+    return f"removed {r.removed} route(s), left {r.left_alone} alone"
 
 
 @note.register

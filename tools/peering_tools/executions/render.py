@@ -84,11 +84,11 @@ def outcome_lines(detail: Execution) -> list[str]:
     outcome = detail.outcome
     if outcome is None:
         return []
-    lines = [f"routes created: {len(outcome.routes_created) or 'none'}"]
-    lines += [f"  {r}" for r in outcome.routes_created]
+    lines = [f"routes created: {outcome.routes_created or 'none'}"]
     if outcome.routes_already_present:
-        lines.append(f"routes already in place: {len(outcome.routes_already_present)}")
-        lines += [f"  {r}" for r in outcome.routes_already_present]
+        lines.append(f"routes already in place: {outcome.routes_already_present}")
+    if outcome.details:
+        lines.append(f"route details: {outcome.details}")
     if outcome.dns:
         sides = ", ".join(f"{k} {'on' if v else 'off'}" for k, v in outcome.dns.sides.items())
         lines.append(f"dns: {'set' if outcome.dns.enabled else 'not set'}"
@@ -101,8 +101,7 @@ def outcome_lines(detail: Execution) -> list[str]:
         for path in v.paths:
             lines.append(f"  {path.source} -> {path.destination}: {'reachable' if path.reachable else 'blocked'}")
     if outcome.rollback_ran:
-        lines.append(f"rollback: removed {len(outcome.routes_removed)} route(s)")
-        lines += [f"  {r}" for r in outcome.routes_removed]
+        lines.append(f"rollback: removed {outcome.routes_removed} route(s)")
     if outcome.cause:
         lines.append(f"cause: {outcome.cause}")
     elif outcome.reason:

@@ -23,6 +23,7 @@ from .executions import StepFunctions
 from .lease import LeaseTable
 from .notify import Topic
 from .probes import tagged_probes
+from .store import RunStore
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 """botocore's standard retry mode: throttling and transient errors are retried inside the call."""
@@ -71,6 +72,9 @@ class Clients:
 
     def lease_table(self, table_name: str, account_id: str, region: str) -> LeaseTable:
         return LeaseTable(self.client("dynamodb", account_id, region), table_name)
+
+    def run_store(self, bucket: str, account_id: str, region: str) -> RunStore:
+        return RunStore(self.client("s3", account_id, region), bucket)
 
     def tagged_probes(self, account_id: str, region: str, vpc_ids: list[str]) -> dict[str, Placement]:
         """The probe functions tagged for ``vpc_ids`` in that account and region (``peering.aws.probes``)."""

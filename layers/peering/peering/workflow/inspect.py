@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import plan as planning
+from .. import runstore
 from ..config import CONSENT_TAG, PROBE_TARGETS_TAG
 from ..deps import Deps
 from ..errors import PeeringError, PeeringNotReady
@@ -31,10 +32,14 @@ def inspect(deps: Deps, state: WorkflowState) -> Inspection:
         reason = _probe_target_refusal(peering)
     if reason is not None:
         return Inspection(decision="refuse", reason=reason, peering=peering, opted_in=opted_in)
-    tag_status(deps, peering.peering_id, Status.IN_PROGRESS, state.execution_arn, peering=peering)
     decision = {PENDING: "accept", PROVISIONING: "await"}.get(peering.state, "route")
-    return Inspection(decision=decision, reason=f"{peering.peering_id} is {peering.state}.",
-                      peering=peering, opted_in=opted_in)
+    inspection = Inspection(decision=decision, reason=f"{peering.peering_id} is {peering.state}.",
+                            peering=peering, opted_in=opted_in)
+    document = runstore.canonical({**state.model_dump(mode="json", by_alias=True, exclude_none=True),
+                                   "inspection": inspection.wire()})
+    runstore.guard(len(document), 2 * deps.settings.max_probe_targets)  # before the first change
+    tag_status(deps, peering.peering_id, Status.IN_PROGRESS, state.execution_arn, peering=peering)
+    return inspection
 
 
 def _with_cidrs(deps: Deps, peering: Peering) -> Peering:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from .. import runstore
 from ..deps import Deps
 from ..models import NetworkFacts, ProbeRequest, ProbeRound, Verification, WorkflowState
 from ..probe import probe_all
@@ -55,7 +56,7 @@ def prepare_probe(deps: Deps, state: WorkflowState) -> ProbeRound:
         runs.append(ProbeRound(applicable=True, reason=f"{len(mine)} target(s) from {mine[0].origin}.",
                                targets=[f.target for f in mine], source_subnet_id=subnet, source_side=side,
                                source_security_group_ids=list(groups), function_name=function, **base))
-    common = {**base, "network": facts, "flows": flows}
+    common = {**base, "network": _keep_network(deps, state, facts), "flows": flows}
     if not runs:
         if placements and not notes:
             side = next(iter(placements))
@@ -72,6 +73,25 @@ def prepare_probe(deps: Deps, state: WorkflowState) -> ProbeRound:
                       source_subnet_id=first.source_subnet_id, source_side=first.source_side,
                       source_security_group_ids=first.source_security_group_ids,
                       function_name=first.function_name, runs=runs, **common)
+
+
+def _keep_network(deps: Deps, state: WorkflowState, facts: NetworkFacts) -> NetworkFacts | None:
+    """Subnets and instances grow with the VPCs: kept in the run store for Verify (None in the state document).
+    Without a stored plan (a stage invoked outside a run) they travel in the state as before."""
+    if state.plan is None:
+        return facts
+    deps.run_store(state.plan.bucket).put(runstore.network_key(state.plan.prefix), facts)
+    return None
+
+
+def _kept_network(deps: Deps, state: WorkflowState) -> NetworkFacts | None:
+    """The subnets and instances PrepareProbe read: in the state document, or in the run store."""
+    probe = state.probe
+    if probe is not None and probe.network is not None:
+        return probe.network
+    if state.plan is None or probe is None:
+        return None
+    return deps.run_store(state.plan.bucket).get(NetworkFacts, runstore.network_key(state.plan.prefix))
 
 
 def _tagged_probes(deps: Deps, peering: Peering, sides: list[Side]) -> dict[Side, Any]:
@@ -119,8 +139,7 @@ def verify(deps: Deps, state: WorkflowState) -> Verification:
     peering = inspected(state)
     probe = state.probe
     sources = [(ec2, [side.vpc_id for side in group]) for ec2, group in deps.by_place(peering)]
-    snapshot = read_snapshot(sources, [peering.peering_id],
-                             _known(peering, probe.network if probe else None))
+    snapshot = read_snapshot(sources, [peering.peering_id], _known(peering, _kept_network(deps, state)))
     flows = probe.flows if probe is not None and probe.flows is not None else plan_flows(
         peering, _facts_of(snapshot), deps.settings.default_probe_port, deps.settings.max_probe_targets)
     failure = failure_sentence(state.probe_error) if state.probe_error is not None else None
