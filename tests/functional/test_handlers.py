@@ -34,9 +34,16 @@ def test_state_handlers_refuse_malformed_state_in_one_sentence(stage, event, aws
     assert message.startswith("The workflow state is malformed") and "\n" not in message
 
 
-def test_apply_handler_refuses_a_plan_for_an_unknown_side(aws):
-    event = {"peeringId": "pcx-1", "plan": {"side": "middle", "vpcId": "v", "accountId": "1", "region": "r"}}
-    with pytest.raises(InvalidInput, match="The route request is malformed: plan.side"):
+def test_apply_handler_refuses_a_chunk_of_an_unknown_side(aws):
+    side = {"vpcId": "v", "accountId": "1", "region": "r", "create": 1}
+    plan = {"peeringId": "pcx-1", "bucket": "b", "prefix": "runs/x/", "digest": "d", "chunks": 1, "chunkSize": 250,
+            "manifest": "runs/x/chunks.json", "requester": {**side, "side": "requester"},
+            "accepter": {**side, "side": "accepter", "create": 0}}
+    event = {"peeringId": "pcx-1", "plan": plan, "chunk": {"side": "middle", "index": 0, "key": "runs/x/c.json"}}
+    with pytest.raises(InvalidInput, match="The route request is malformed: chunk.side"):
+        handler("apply_routes")(event, Context(function_name="apply_routes"))
+    del event["chunk"]["side"]
+    with pytest.raises(InvalidInput, match="The route request is malformed: chunk.side: Field required."):
         handler("apply_routes")(event, Context(function_name="apply_routes"))
 
 
