@@ -1,7 +1,13 @@
 """A small driver of ``statemachine/peering.asl.json`` for the stage fuzz: it walks the deployed definition
 itself (Pass Parameters, Choice rules, Task Parameters/ResultSelector/ResultPath/Catch, Parallel branches,
-Map items), so every stage gets the state document the state machine would hand it, with no copy of the
-workflow's order or of the document's shape in the tests.
+Map items: an inline Map's from ``ItemsPath``, a Distributed Map's from its ``ItemReader``), so every stage gets
+the state document the state machine would hand it, with no copy of the workflow's order or of the document's
+shape in the tests.
+
+A Distributed Map reads its items through ``read_items`` (the ItemReader's rendered ``Parameters``, e.g.
+``{"Bucket": ..., "Key": ...}`` for ``arn:aws:states:::s3:getObject`` with JSON input), and fails as AWS fails a
+Map Run whose items fail beyond its tolerated threshold (none is set here: one failed item fails the Map) with
+``States.ExceedToleratedFailureThreshold``; an inline Map fails with its item's own error.
 
 What it leaves out, on purpose: Retry (a retried stage is a re-run, which the fuzz does itself to check
 idempotence), Wait (no sleeping) and timeouts. An ASL feature it does not know raises, so a new construct in
@@ -47,6 +53,17 @@ class Ended:
 
 TaskCall = Callable[[str, dict, Any], Any]
 """``(state name, state definition, input) -> result`` (raises TaskFailed)."""
+ItemRead = Callable[[str, dict], list]
+"""``(ItemReader resource, its rendered Parameters) -> the items``."""
+S3_JSON_READER = "arn:aws:states:::s3:getObject"
+THRESHOLD_EXCEEDED = ("States.ExceedToleratedFailureThreshold",
+                      "The specified tolerated failure threshold was exceeded.")
+"""How AWS fails a Distributed Map whose Map Run failed (``tools/peering_tools/distributed_map.py`` does the same
+in moto)."""
+
+
+def no_items(resource: str, parameters: dict) -> list:
+    raise Unsupported(f"an ItemReader ({resource}) without a read_items")
 
 
 @dataclass
@@ -55,6 +72,8 @@ class Driver:
     execution_id: str
     on_enter: Callable[[str, Any], None] = lambda name, document: None
     """Told each state's name and input as the run enters it."""
+    read_items: ItemRead = no_items
+    """What a Distributed Map's ItemReader reads."""
     steps: int = 0
     entered: list[str] = field(default_factory=list)
 
@@ -89,24 +108,13 @@ class Driver:
                 elif kind == "Parallel":
                     outputs = []
                     for branch in state["Branches"]:
-                        ended = Driver(self.call, self.execution_id, self.on_enter, self.steps, self.entered).run(
-                            copy.deepcopy(document), branch["States"], branch["StartAt"])
+                        ended = self._child().run(copy.deepcopy(document), branch["States"], branch["StartAt"])
                         if ended.failed:
                             raise ended.document  # the branch's TaskFailed
                         outputs.append(ended.document)
                     document = put(document, state.get("ResultPath", "$"), outputs)
                 elif kind == "Map":
-                    outputs = []
-                    for item in path(document, state["ItemsPath"], context):
-                        item_context = {**context, "Map": {"Item": {"Value": item}}}
-                        processor = state["ItemProcessor"]
-                        ended = Driver(self.call, self.execution_id, self.on_enter, self.steps, self.entered).run(
-                            render(state["ItemSelector"], document, item_context), processor["States"],
-                            processor["StartAt"])
-                        if ended.failed:
-                            raise ended.document
-                        outputs.append(ended.document)
-                    document = put(document, state.get("ResultPath", "$"), outputs)
+                    document = put(document, state.get("ResultPath", "$"), self._map(state, document, context))
                 else:
                     raise Unsupported(f"state type {kind} ({name})")
             except TaskFailed as failure:
@@ -121,6 +129,36 @@ class Driver:
             if state.get("End"):
                 return Ended(name, document, False)
             name = state["Next"]
+
+    def _child(self) -> Driver:
+        return Driver(self.call, self.execution_id, self.on_enter, self.read_items, self.steps, self.entered)
+
+    def _map(self, state: dict, document: Any, context: dict) -> Any:
+        processor = state["ItemProcessor"]
+        distributed = processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
+        if "ItemReader" in state:
+            reader = state["ItemReader"]
+            if not distributed or reader["Resource"] != S3_JSON_READER or reader.get("ReaderConfig", {}).get(
+                    "InputType") != "JSON":
+                raise Unsupported(f"ItemReader {reader}")
+            items = self.read_items(reader["Resource"], render(reader["Parameters"], document, context))
+        else:
+            items = path(document, state["ItemsPath"], context)
+        unknown = set(state) - {"Type", "Comment", "ItemReader", "ItemsPath", "ItemSelector", "ItemProcessor",
+                                "MaxConcurrency", "ResultSelector", "ResultPath", "Catch", "Retry", "Next", "End"}
+        if unknown:
+            raise Unsupported(f"Map fields {sorted(unknown)}")
+        outputs = []
+        for item in items:
+            item_context = {**context, "Map": {"Item": {"Value": item}}}
+            ended = self._child().run(render(state["ItemSelector"], document, item_context), processor["States"],
+                                      processor["StartAt"])
+            if ended.failed:
+                if distributed:  # the Map Run fails; the item's own error stays in its child execution
+                    raise TaskFailed(*THRESHOLD_EXCEEDED)
+                raise ended.document
+            outputs.append(ended.document)
+        return render(state["ResultSelector"], outputs, context) if "ResultSelector" in state else outputs
 
     def _pass(self, state: dict, document: Any, context: dict) -> Any:
         if "InputPath" in state:
@@ -153,6 +191,8 @@ def render(template: dict, document: Any, context: dict) -> dict:
         if key.endswith(".$"):
             if value.startswith("States.StringToJson(") and value.endswith(")"):
                 out[key[:-2]] = json.loads(path(document, value[len("States.StringToJson("):-1], context))
+            elif value.startswith("States.ArrayLength(") and value.endswith(")"):
+                out[key[:-2]] = len(path(document, value[len("States.ArrayLength("):-1], context))
             elif value.startswith("States."):
                 raise Unsupported(f"intrinsic {value}")
             else:

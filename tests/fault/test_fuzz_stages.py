@@ -221,8 +221,9 @@ SPECIAL_PAIRS = {"overlapping-vpcs": ("B", "D"), "public-range": ("A", "E"), "al
 is the pair A-C, whose tables already route to each other through the A-C peering (a RouteConflict)."""
 ACTORS = ["delete-peering", "conflicting-route", "shadowing-route", "skip-table", "replace-our-route",
           "untag-trigger"]
-TASKS = ["Inspect", "Accept", "CheckActive", "PlanRoutes", "RouteRequesterSide", "RouteAccepterSide",
-         "ConfigureDns", "PrepareProbe", "Probe", "Verify", "Report", "Rollback"]
+TASKS = ["Inspect", "Accept", "CheckActive", "PlanRoutes", "ApplyChunk", "ApplyChunk", "ConfigureDns",
+         "PrepareProbe", "Probe", "Verify", "Report", "Rollback"]
+"""ApplyChunk twice: it was two Tasks (one per side) before the Distributed Map, and keeps their share of the draws."""
 FAILURE_POINTS = ["Inspect"] * 2 + ["Accept", "CheckActive", "PlanRoutes"] + ["ApplyRoutes"] * 4 + [
     "ConfigureDns"] * 2 + ["PrepareProbe", "Verify"]
 """Where the failure path leaves: a state with a Catch, its response lost after it did its work."""
@@ -416,10 +417,27 @@ def invoke(world: World, function: str, payload: Any) -> tuple[bool, Any]:
     return "FunctionError" not in response, body
 
 
+def stored(bucket: str, key: str) -> Any:
+    """A run store object (``peering.runstore``), read from moto's S3."""
+    return json.loads(boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def read_items(resource: str, parameters: dict) -> list:
+    """The Distributed Map's ItemReader (``arn:aws:states:::s3:getObject``, JSON): the chunk list."""
+    return stored(parameters["Bucket"], parameters["Key"])
+
+
 def planned(document: Any, which: str) -> set[tuple[str, str]]:
-    """(table, destination) pairs of the run's plan (``create`` of both sides) or of one side's plan."""
-    plans = [document["plan"]] if which == "side" else [
-        document.get("plan", {}).get(role) or {} for role in ("requester", "accepter")]
+    """(table, destination) pairs of one chunk's routes to create (an ApplyRoutes item's ``chunk``) or of the
+    run's whole plan (``create`` of both sides), read from the run store the document points at."""
+    plan = document.get("plan")
+    if not plan:
+        return set()
+    if which == "chunk":
+        plans = [stored(plan["bucket"], document["chunk"]["key"])]
+    else:
+        whole = stored(plan["bucket"], f"{plan['prefix']}plan.json")
+        plans = [whole[role] for role in ("requester", "accepter")]
     return {(r["routeTableId"], r["destination"]) for p in plans for r in p.get("create", [])}
 
 
@@ -471,7 +489,7 @@ def run_example(world: World, example: Example, tally: Tally) -> None:
             tally.reasons[result["errorMessage"][:160]] += 1
         reached.add(row.name)
 
-        added = planned(event, "side") if row is stages.APPLY_ROUTES else set()
+        added = planned(event, "chunk") if row is stages.APPLY_ROUTES else set()
         removed = planned(event, "run") if row is stages.ROLLBACK else set()
         check_routes(row.name, before, after, pcx, added, removed)
         assert {k: v for k, v in peerings_after.items() if k != pcx} == {
@@ -498,7 +516,7 @@ def run_example(world: World, example: Example, tally: Tally) -> None:
         return {"Payload": result} if state["Resource"] == INVOKE else result
 
     start = {"peeringId": pcx, "trigger": {"eventId": f"fuzz-{world.examples}", "eventName": "CreateTags"}}
-    Driver(call, execution, enter).run(start)
+    Driver(call, execution, enter, read_items).run(start)
     # the oracle is how the example was made, not the rules restated: a flawed example breaks one rule
     consent_waived = (example.flaw or "").endswith("no-consent") and example.parameters.get("ConsentMode") == "account"
     must_refuse = example.flaw not in (None, "already-routed") and not consent_waived
@@ -516,7 +534,7 @@ def run_example(world: World, example: Example, tally: Tally) -> None:
         document = copy.deepcopy(entered[example.fail_at])
         document[catch["ResultPath"].removeprefix("$.")] = {
             "Error": "States.Timeout", "Cause": f"{example.fail_at} did not answer in time."}
-        Driver(call, execution).run(document, start=catch["Next"])
+        Driver(call, execution, read_items=read_items).run(document, start=catch["Next"])
     for name in reached:
         tally.reached[name] += 1
 

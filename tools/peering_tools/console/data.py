@@ -26,6 +26,8 @@ from . import graph
 
 LIST_LIMIT = 100
 ACTIVITY_DAYS = 7
+ROUTES_SHOWN = 500
+"""Routes of each kind (created, already in place, removed) the page lists; the counts are always whole."""
 
 
 class NotFound(Exception):
@@ -112,7 +114,41 @@ class ConsoleData:
         wire["graph"] = asl
         wire["path"] = graph.run_path(asl, wire["timeline"], execution.execution_status)
         wire["network"] = self.network(execution.row)
+        wire["routes"] = self.routes(execution.outcome.details if execution.outcome else "", execution.row.peering_id)
         return wire
+
+    # -- the run store -------------------------------------------------------------------------------
+    def routes(self, details: str, peering_id: str) -> dict[str, Any] | None:
+        """The routes the run created, found already in place and removed, from its run store (the summary's
+        ``details``, ``s3://bucket/runs/<execution>/``: ``peering.runstore``), at most ``ROUTES_SHOWN`` of each
+        kind; None when the run stored nothing or the store cannot be read (the counts still show)."""
+        if not details.startswith("s3://"):
+            return None
+        bucket, _, prefix = details.removeprefix("s3://").partition("/")
+        s3 = self._client("s3", region_name=self.region)
+        try:
+            plan = self._stored(s3, bucket, f"{prefix}plan.json") or {}
+            keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=f"{prefix}applied/") for o in page.get("Contents", [])]
+            applied = [self._stored(s3, bucket, key) or {} for key in sorted(keys)]
+            rollback = self._stored(s3, bucket, f"{prefix}rollback.json") or {}
+        except (ClientError, BotoCoreError, ValueError):
+            return None
+        present = [r for role in ("requester", "accepter") for r in (plan.get(role) or {}).get("present", [])]
+        kinds = {"created": [r for a in applied for r in a.get("created", [])],
+                 "alreadyPresent": present + [r for a in applied for r in a.get("alreadyPresent", [])],
+                 "removed": rollback.get("removed", [])}
+        return {kind: [{"routeTableId": r["routeTableId"], "destination": r["destination"], "target": peering_id}
+                       for r in found[:ROUTES_SHOWN]] for kind, found in kinds.items()}
+
+    @staticmethod
+    def _stored(s3: Any, bucket: str, key: str) -> Any:
+        try:
+            return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
 
     @staticmethod
     def _definition(sfn: Any, arn: str, describe: dict) -> str:

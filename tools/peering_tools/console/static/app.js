@@ -201,7 +201,7 @@ async function renderExecution(main, arn) {
       el("td", {}, badge(entry.result)),
       el("td", { class: "note" }, failedAttempt(entry) ? failedAttempt(entry).message : entry.note))))));
 
-  main.replaceChildren(header, graphCard, stages, routesSection(run.outcome), verificationSection(run.outcome),
+  main.replaceChildren(header, graphCard, stages, routesSection(run.outcome, run.routes), verificationSection(run.outcome),
     networkSection(run.network));
   const failed = run.timeline.findIndex((t) => t.result === "failed");
   if (run.timeline.length) select(failed >= 0 ? failed : run.timeline.length - 1);
@@ -218,18 +218,22 @@ function legend() {
     el("span", {}, el("i", { class: `swatch ${s}` }), STATUS_LABEL[s])));
 }
 
-function routesSection(outcome) {
+function routesSection(outcome, stored) {
   if (!outcome) return section("Routes", el("p", { class: "muted" }, "No outcome yet."));
-  const table = (title, routes, cls) => el("div", {}, el("h3", {}, `${title} (${routes.length})`),
+  // the outcome counts; the run store (outcome.details) lists the routes themselves
+  const table = (title, count, routes, cls) => el("div", {}, el("h3", {}, `${title} (${count})`),
     routes.length ? el("table", { class: `list routes ${cls}` },
       el("thead", {}, el("tr", {}, ["Route table", "Destination", "Target"].map((h) => el("th", {}, h)))),
       el("tbody", {}, routes.map((r) => el("tr", {}, el("td", {}, el("code", {}, r.routeTableId)),
         el("td", {}, el("code", {}, r.destination)), el("td", {}, el("code", {}, r.target))))))
-      : el("p", { class: "muted" }, "none"));
+      : el("p", { class: "muted" }, count ? "listed in the run store" : "none"),
+    routes.length && routes.length < count ? el("p", { class: "muted" }, `the first ${routes.length} of ${count}`) : null);
+  const listed = (kind) => (stored && stored[kind]) || [];
   return section("Routes", el("div", { class: "routes-grid", id: "routes" },
-    table("Created by this run", outcome.routesCreated, "created"),
-    table("Already in place", outcome.routesAlreadyPresent, "present"),
-    table(outcome.rollbackRan ? "Removed by the rollback" : "Removed", outcome.routesRemoved, "removed")),
+    table("Created by this run", outcome.routesCreated, listed("created"), "created"),
+    table("Already in place", outcome.routesAlreadyPresent, listed("alreadyPresent"), "present"),
+    table(outcome.rollbackRan ? "Removed by the rollback" : "Removed", outcome.routesRemoved, listed("removed"), "removed")),
+    outcome.details ? el("p", {}, el("span", { class: "label" }, "Run store"), el("code", { id: "details" }, outcome.details)) : null,
     outcome.dns ? el("p", {}, el("span", { class: "label" }, "DNS"), outcome.dns.enabled ? "set: " : "not set: ", outcome.dns.reason) : null);
 }
 
