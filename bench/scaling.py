@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,41 @@ class Measured:
     tables: int
     routes: int
     sns_bytes: int
+    rollback: RolledBack | None = None
+
+
+@dataclass
+class RolledBack:
+    """The Rollback function invoked once on the finished run's document (the input Report got), as the state
+    machine invokes it after a failure: every route the run created is removed in this one invocation."""
+
+    seconds: float
+    removed: int
+    left_alone: int
+    remaining: int
+    """Routes still pointing at the peering afterwards (0 when the rollback was complete)."""
+
+
+FUNCTION_TIMEOUT = 60  # template.yaml Globals.Function.Timeout: what bounds one Rollback invocation on AWS
+
+
+def roll_back(stack: harness.Stack, run: harness.Run, ec2: Any, peering_id: str, vpcs: list[str]) -> RolledBack:
+    document = next(e["stateEnteredEventDetails"]["input"] for e in run.history
+                    if e.get("stateEnteredEventDetails", {}).get("name") == "Report")
+    started = time.perf_counter()
+    response = stack.lam.invoke(FunctionName=stack.spec.functions["RollbackFunction"].name,
+                                Payload=document.encode())
+    seconds = time.perf_counter() - started
+    result = json.loads(response["Payload"].read())
+    if response.get("FunctionError"):
+        raise AssertionError(f"Rollback failed: {result}")
+    return RolledBack(seconds, result["removed"], result["leftAlone"], _pointing_at(ec2, peering_id, vpcs))
+
+
+def _pointing_at(ec2: Any, peering_id: str, vpcs: list[str]) -> int:
+    paginator = ec2.get_paginator("describe_route_tables")
+    return sum(1 for page in paginator.paginate(Filters=[{"Name": "vpc-id", "Values": vpcs}])
+               for t in page["RouteTables"] for r in t["Routes"] if r.get("VpcPeeringConnectionId") == peering_id)
 
 
 def add_route_tables(ec2: Any, vpc_id: str, count: int) -> None:
@@ -106,7 +142,7 @@ def sns_message_bytes(topic_arn: str) -> int:
     return len(topic.sent_notifications[-1][1].encode()) if topic.sent_notifications else 0
 
 
-def measure_size(recorder: harness.CallRecorder, tables: int, blocks: int = 1) -> Measured:
+def measure_size(recorder: harness.CallRecorder, tables: int, blocks: int = 1, rollback: bool = False) -> Measured:
     with harness.emulated_aws(recorder) as ec2, (five_ipv6_blocks() if blocks > 1 else contextlib.nullcontext()):
         net = harness.seed_network(ec2)
         for vpc in (net.vpc_a, net.vpc_b):
@@ -121,14 +157,14 @@ def measure_size(recorder: harness.CallRecorder, tables: int, blocks: int = 1) -
         routes = 2 * tables * blocks * (2 if blocks > 1 else 1)
         run = stack.run(peering_id, net.vpc_a, net.vpc_b, timeout=max(60.0, TIMEOUT_PER_ROUTE * routes))
         recording = recorder.take()
-        both = [{"Name": "vpc-id", "Values": [net.vpc_a, net.vpc_b]}]
-        paginator = ec2.get_paginator("describe_route_tables")
-        created = sum(1 for page in paginator.paginate(Filters=both) for t in page["RouteTables"]
-                      for r in t["Routes"] if r.get("VpcPeeringConnectionId") == peering_id)
+        created = _pointing_at(ec2, peering_id, [net.vpc_a, net.vpc_b])
         if created != routes:
             raise AssertionError(f"{tables} tables per VPC: {created} routes point at the peering, not {routes} "
                                  f"(outcome {run.outcome}: {run.described.get('cause', '')})")
-        return Measured(run, recording, tables, routes, sns_message_bytes(stack.deployed.topic_arn))
+        measured = Measured(run, recording, tables, routes, sns_message_bytes(stack.deployed.topic_arn))
+        if rollback:
+            measured.rollback = roll_back(stack, run, ec2, peering_id, [net.vpc_a, net.vpc_b])
+        return measured
 
 
 def median_run(runs: list[Measured]) -> Measured:
@@ -151,7 +187,7 @@ def measure(recorder: harness.CallRecorder) -> Section:
     for n in WARM_UP:  # one-off costs; not reported
         measure_size(recorder, n)
     results = {n: median_run([measure_size(recorder, n) for _ in range(REPEATS.get(n, 1))]) for n in SIZES}
-    target = measure_size(recorder, TARGET_TABLES, TARGET_BLOCKS)
+    target = measure_size(recorder, TARGET_TABLES, TARGET_BLOCKS, rollback=True)
     rows = [*results.values(), target]
     main = Table("One workflow run per size (two VPCs, n route tables each; one block per VPC, and the target with "
                  "5 IPv4 + 5 IPv6 blocks per VPC); for sizes run more than once, the median run",
@@ -185,6 +221,7 @@ def measure(recorder: harness.CallRecorder) -> Section:
     chunks = json.loads(next(e["stateExitedEventDetails"]["output"] for e in target.run.history
                              if e.get("stateExitedEventDetails", {}).get("name") == "PlanRoutes"))["plan"]["chunks"]
     held = (target.run.outcome == "verified" and target_largest < STATE_TARGET and target.sns_bytes < SNS_LIMIT)
+    undo = target.rollback
     section = Section("3. Scaling with route tables", tables=[main, stages, growth])
     section.notes = [
         f"Target ({TARGET_TABLES} tables per VPC, {TARGET_BLOCKS} IPv4 + {TARGET_BLOCKS} IPv6 blocks per VPC, "
@@ -193,6 +230,11 @@ def measure(recorder: harness.CallRecorder) -> Section:
         f"{_kib(target_largest)} ({'under' if target_largest < STATE_TARGET else 'OVER'} the 64 KiB target, "
         f"{target_largest / STATE_LIMIT:.0%} of Step Functions' 256 KiB); the SNS message {_kib(target.sns_bytes)}. "
         f"Target {'met' if held else 'NOT met'}.",
+        f"Rollback of the target run, one invocation of the Rollback function on the document Report got (as after "
+        f"a failure): {undo.seconds:.1f} s, {undo.removed} routes removed, {undo.left_alone} left alone, "
+        f"{undo.remaining} still pointing at the peering afterwards; in-process moto, no network. The function's "
+        f"timeout is {FUNCTION_TIMEOUT} s on AWS, where each DeleteRoute is a round trip and EC2 throttles: this "
+        "figure does not show that the rollback fits there." if undo else "Rollback: not measured.",
         "The largest state no longer grows with the plan: "
         + ", ".join(f"{n} tables: {_kib(size)}" for n, size in largest.items())
         + " (the plan and the per-route results are in the run store; the state carries ids, counts and a digest).",
@@ -207,6 +249,7 @@ def measure(recorder: harness.CallRecorder) -> Section:
         "Scaling (tables/VPC: wall, EC2 calls): " + "; ".join(
             f"{m.tables}: {m.run.seconds:.1f} s, {m.recording.total(('ec2',))}" for m in results.values())
         + f"; target {TARGET_TABLES} tables x 10 blocks ({target.routes} routes): {target.run.outcome} in "
-        f"{target.run.seconds:.0f} s, largest state {_kib(target_largest)}, SNS {_kib(target.sns_bytes)}",
+        f"{target.run.seconds:.0f} s, largest state {_kib(target_largest)}, SNS {_kib(target.sns_bytes)}"
+        + (f"; rollback of its {undo.removed} routes {undo.seconds:.1f} s" if undo else ""),
     ]
     return section
