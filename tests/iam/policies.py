@@ -139,4 +139,7 @@ def _non_ec2_resource(service: str, operation: str, params: dict, region: str, a
         return params.get("TopicArn", "*")
     if service == "dynamodb":
         return f"arn:aws:dynamodb:{region}:{account}:table/{params.get('TableName', '*')}"
+    if service == "s3" and "Bucket" in params:  # an object (GetObject, PutObject) or the bucket (ListBucket...)
+        return f"arn:aws:s3:::{params['Bucket']}/{params['Key']}" if "Key" in params else \
+            f"arn:aws:s3:::{params['Bucket']}"
     return "*"

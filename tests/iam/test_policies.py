@@ -102,6 +102,26 @@ def test_route_writers_never_touch_a_table_tagged_skip_in_any_case_or_spacing(ro
         assert not route(statements, action, skip=value), (role, value)
 
 
+def test_the_run_store_is_written_and_read_only_under_runs_and_only_by_the_stages_that_use_it(roles):
+    """The recorded calls above show the stages' own S3 calls allowed; here what must stay denied."""
+    cfn, resolve = resolver({})
+    bucket = resolve.resolve({"Ref": "RunBucket"})
+    inside, outside = f"arn:aws:s3:::{bucket}/runs/pcx-1-abc/plan.json", f"arn:aws:s3:::{bucket}/other/plan.json"
+    context = {"aws:RequestedRegion": REGION}
+
+    def may(role: str, action: str, resource: str) -> bool:
+        return evaluate(role_statements(cfn, resolve, role), Request(action, resource, context)) == ALLOW
+
+    assert may("PlanRoutesFunctionRole", "s3:PutObject", inside)
+    assert not may("PlanRoutesFunctionRole", "s3:PutObject", outside)
+    assert not may("PlanRoutesFunctionRole", "s3:GetObject", inside), "PlanRoutes writes the plan, reads nothing"
+    assert may("ReportFunctionRole", "s3:GetObject", inside)
+    assert not may("ReportFunctionRole", "s3:PutObject", inside), "Report only reads the store"
+    assert not may("ReportFunctionRole", "s3:DeleteObject", inside)
+    for role in ("InspectFunctionRole", "AcceptFunctionRole", "IntakeFunctionRole", "SweeperFunctionRole"):
+        assert not may(role, "s3:GetObject", inside) and not may(role, "s3:PutObject", inside), role
+
+
 def test_routes_only_to_peerings_the_workflow_is_working_on(roles):
     statements = roles("ApplyRoutesFunctionRole")
     assert route(statements, "ec2:CreateRoute", status="accepted")
