@@ -13,11 +13,13 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from peering.aws import ec2, errors, executions, lease, network, notify, probes
+from peering.aws import ec2, errors, executions, lease, network, notify, probes, store
 from peering.aws.ec2 import Ec2
 from peering.aws.executions import StepFunctions
 from peering.aws.notify import Topic
+from peering.aws.store import RunStore
 from peering.errors import RETRYABLE, AwsCallFailed, Throttled
+from peering.models import RoutePlan
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:t"
@@ -49,7 +51,14 @@ def describe(code: str) -> None:
         Ec2(ec2_client).peering("pcx-1")
 
 
-CALLS = {"StartExecution": start, "Publish": publish, "DescribeVpcPeeringConnections": describe}
+def put(code: str) -> None:
+    s3 = client("s3")
+    with Stubber(s3) as stub:
+        stub.add_client_error("put_object", code, "slow down", 503)
+        RunStore(s3, "bucket").put("runs/x/plan.json", {"a": 1})
+
+
+CALLS = {"StartExecution": start, "Publish": publish, "DescribeVpcPeeringConnections": describe, "PutObject": put}
 
 
 @pytest.mark.parametrize("code", sorted(errors.THROTTLING_CODES))
@@ -74,7 +83,20 @@ def test_an_execution_that_exists_already_is_no_error_but_none():
         assert StepFunctions(sfn).start(MACHINE, "pcx-1-abc", {"peeringId": "pcx-1"}) is None
 
 
-@pytest.mark.parametrize("module", [ec2, executions, lease, network, notify, probes], ids=lambda m: m.__name__)
+def test_the_run_store_reads_a_missing_object_as_none_and_a_refused_read_as_one_sentence():
+    s3 = client("s3")
+    with Stubber(s3) as stub:
+        stub.add_client_error("get_object", "NoSuchKey", "The specified key does not exist.", 404)
+        stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403)
+        found = RunStore(s3, "bucket").get(RoutePlan, "runs/x/plan.json")
+        with pytest.raises(AwsCallFailed, match=r"^GetObject of runs/x/plan\.json in the run store failed with "
+                                                r"AccessDenied: Access Denied\.$") as caught:
+            RunStore(s3, "bucket").get(RoutePlan, "runs/x/plan.json")
+    assert found is None and not caught.value.retryable
+
+
+@pytest.mark.parametrize("module", [ec2, executions, lease, network, notify, probes, store],
+                         ids=lambda m: m.__name__)
 def test_no_adapter_decides_on_throttling_codes_itself(module):
     """The set lives in one place: no adapter names a throttling code or keeps its own set."""
     source = inspect.getsource(module)

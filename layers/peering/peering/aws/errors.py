@@ -21,6 +21,7 @@ THROTTLING_CODES = frozenset({
     "ThrottlingException",  # Step Functions, DynamoDB, Lambda, tagging
     "TooManyRequestsException",  # Lambda, Step Functions
     "ProvisionedThroughputExceededException",  # DynamoDB
+    "SlowDown",  # S3 (the run store)
 })
 """Every code by which an AWS service says "slow down": one set for every adapter."""
 NOT_FOUND_CODES = frozenset({"InvalidVpcPeeringConnectionID.NotFound", "InvalidVpcPeeringConnectionId.NotFound"})
