@@ -72,9 +72,9 @@ def test_the_aws_cli_reads_the_same_outputs(server):
 
 
 def test_list_stack_resources_lists_what_the_emulator_deployed_with_the_templates_logical_ids(server):
-    """Each function, its EventBridge rules, the state machine, the topic, the lease table and the functions'
-    log group: logical id and type as the SAM transform names them in template.yaml, physical id the one
-    the emulator's own APIs list (the name, or the ARN for a state machine and a topic)."""
+    """Each function, its EventBridge rules, the state machine, the topic, the lease table, the run bucket and the
+    functions' log group: logical id and type as the SAM transform names them in template.yaml, physical id the
+    one the emulator's own APIs list (the name, or the ARN for a state machine and a topic)."""
     emulator, _ = server
     rows = emulator.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
     found = {r["LogicalResourceId"]: (r["ResourceType"], r["PhysicalResourceId"]) for r in rows}
@@ -99,9 +99,11 @@ def test_list_stack_resources_lists_what_the_emulator_deployed_with_the_template
     assert by_type["AWS::DynamoDB::Table"] == {"LeaseTable": emulator.client("dynamodb").list_tables()["TableNames"][0]}
     groups = [g["logGroupName"] for g in emulator.client("logs").describe_log_groups()["logGroups"]]
     assert by_type["AWS::Logs::LogGroup"] == {"FunctionLogGroup": groups[0]} and len(groups) == 1
+    buckets = [b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]]
+    assert by_type["AWS::S3::Bucket"] == {"RunBucket": buckets[0]} and len(buckets) == 1
     assert set(by_type) == {"AWS::Lambda::Function", "AWS::Events::Rule", "AWS::StepFunctions::StateMachine",
-                            "AWS::SNS::Topic", "AWS::DynamoDB::Table", "AWS::Logs::LogGroup"}, \
-        "roles, policies, permissions, the layer are not made locally, so not listed"
+                            "AWS::SNS::Topic", "AWS::DynamoDB::Table", "AWS::Logs::LogGroup", "AWS::S3::Bucket"}, \
+        "roles, policies, permissions, the layer, the bucket policy are not made locally, so not listed"
 
 
 def test_the_console_url_serves_the_page_and_its_api_on_loopback(server):
