@@ -96,7 +96,8 @@ def server() -> Iterator[Server]:
     finally:
         assert stop(running.process) == 0, "`peering local up` must exit 0 on SIGTERM"
         time.sleep(0.2)  # let the reader thread drain what is left
-        assert running.lines.empty(), "stdout carries only the ready and console lines; logs go to stderr"
+        extra = list(running.lines.queue)
+        assert not extra, f"stdout carries only the ready and console lines; logs go to stderr: {extra}"
 
 
 def tags_of(ec2, pcx: str) -> dict[str, str]:
