@@ -26,7 +26,7 @@ from peering_tools import seed
 pytestmark = pytest.mark.emulator
 
 REGION = "us-east-1"
-READY_TIMEOUT = 60.0
+READY_TIMEOUT = 90.0  # ends as soon as the line comes: generous, for the netns data plane on a loaded machine
 STATUS_TIMEOUT = 30.0
 STATUS_TAG = "peering-automation/status"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
