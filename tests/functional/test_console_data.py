@@ -4,6 +4,7 @@ read as its own account, one that exists nowhere said in one line instead of dra
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import boto3
@@ -84,3 +85,29 @@ def test_a_side_that_exists_in_no_account_is_said_not_drawn_empty(aws):
 
     assert [v["role"] for v in view["vpcs"]] == ["requester"]
     assert len(view["unreadable"]) == 1 and view["unreadable"][0].startswith("vpc-0123456789abcdef0: ")
+
+
+def test_the_routes_are_listed_from_the_run_store_at_most_routes_shown_of_each_kind(aws, monkeypatch):
+    from peering_tools.console import data as console_data
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="runs-bucket")
+    prefix = "runs/pcx-1-abc/"
+    route = lambda n: {"routeTableId": f"rtb-{n}", "destination": "10.7.0.0/16"}  # noqa: E731
+    put = lambda key, body: s3.put_object(Bucket="runs-bucket", Key=f"{prefix}{key}", Body=json.dumps(body))  # noqa: E731
+    put("plan.json", {"requester": {"present": [route(0)]}, "accepter": {"present": []}})
+    put("applied/requester-00000.json", {"created": [route(1), route(2)], "alreadyPresent": [route(3)]})
+    put("applied/accepter-00000.json", {"created": [route(4)], "alreadyPresent": []})
+    put("rollback.json", {"removed": [route(1)], "leftAlone": [route(2)]})
+    monkeypatch.setattr(console_data, "ROUTES_SHOWN", 2)
+
+    listed = data().routes(f"s3://runs-bucket/{prefix}", "pcx-1")
+
+    assert listed["created"] == [{**route(4), "target": "pcx-1"}, {**route(1), "target": "pcx-1"}]  # first 2 of 3
+    assert [r["routeTableId"] for r in listed["alreadyPresent"]] == ["rtb-0", "rtb-3"]
+    assert [r["routeTableId"] for r in listed["removed"]] == ["rtb-1"]
+
+
+def test_a_run_without_a_store_or_with_a_missing_bucket_lists_no_routes(aws):
+    assert data().routes("", "pcx-1") is None
+    assert data().routes("s3://no-such-bucket/runs/pcx-1-abc/", "pcx-1") is None
