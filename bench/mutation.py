@@ -1,6 +1,7 @@
 """``python -m bench.mutation [MODULE ...]`` (``make mutate``): mutation testing of the layer's logic with mutmut.
 
-For each module (default: all of ``MODULES``) mutmut 3 mutates ``layers/peering/peering/<module>.py`` and runs, for
+For each module (default: all of ``MODULES``) mutmut 3 mutates ``layers/peering/peering/<module>.py`` (a dotted
+name is a file in a subpackage: ``workflow.intake`` is ``workflow/intake.py``) and runs, for
 each mutant, the tests of that module's subset that reach the mutated function. The results replace that module's
 section of bench/mutation.md (killed/survived counts, run time, commit, and every surviving mutant with either the
 reason it is equivalent, from ``EQUIVALENT``, or "unexplained"); the other modules' sections are kept, so
@@ -41,14 +42,15 @@ GOAL = 0.90
 MODULES: dict[str, list[str]] = {
     "plan": ["tests/unit/test_plan.py", "tests/unit/test_plan_rules.py", "tests/unit/test_flows.py"],
     "analysis": ["tests/unit/test_analysis.py", "tests/unit/test_analysis_sentences.py", "tests/unit/test_flows.py",
-                 "tests/unit/test_dataplane_layout.py"],
+                 "tests/unit/test_dataplane_layout.py", "tests/unit/test_analysis_components.py"],
     "once": ["tests/unit/test_lease.py", "tests/unit/test_once.py"],
     "cleanup": ["tests/unit/test_runs_sweeper_cleanup.py", "tests/unit/test_cleanup_sweep.py"],
     "sweeper": ["tests/unit/test_runs_sweeper_cleanup.py", "tests/unit/test_cleanup_sweep.py"],
-    # service.py's stages are driven end to end only by tests/workflow and tests/fault (the real ASL in moto,
-    # minutes per pass): too slow to run per mutant, so these fast tests leave most of its mutants untested.
-    "service": ["tests/unit/test_config_and_summary.py", "tests/functional/test_handlers.py",
-                "tests/unit/test_cleanup_sweep.py"],
+    # The workflow's stage groups (peering/workflow/*.py, named by their dotted module path): each stage called
+    # with a Deps on moto in-process, as tests/workflow's slow end-to-end runs cannot be per mutant.
+    "workflow.intake": ["tests/unit/test_workflow_intake.py"],
+    "workflow.accept": ["tests/unit/test_workflow_accept.py"],
+    "workflow.common": ["tests/unit/test_workflow_accept.py"],
 }
 
 # Timed tests, which fail under mutmut's tracing on a loaded machine whatever the mutant: left out of the runs.
@@ -82,9 +84,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'return not workflow_name or f":execution:{workflow_name}:" in peering.tags.get(EXECUTION_TAG, "XXXX")'):
         "'XXXX' holds no ':execution:' either: a missing execution tag reads as not this workflow's, as '' does.",
     # sweeper.py
-    ("sweeper", "x_sweep", 'now = datetime.now(None).strftime("%Y-%m-%dT%H:%M:%SZ")'):
-        "now(None) is local time, and the sweeper's local time is UTC: Lambda sets TZ=:UTC (its reserved "
-        "environment variables), as this machine's is.",
+    ("sweeper", "x_sweep",
+     "cleaned = [cleanup.clean(pcx, described[pcx], raise_on_problem=None) for pcx in dangling(tables, described)]"):
+        "Cleanup.clean reads `raise_on_problem` only as a truth value (`if problems and raise_on_problem`), where "
+        "None and False read alike.",
     # analysis.py
     ("analysis", "x__acl_admits", "return _AclVerdict(None, (entry.rule_number,), hits)"):
         f"_AclVerdict.allowed {_FALSY} (`if acl_verdict.allowed`).",
@@ -186,7 +189,7 @@ def _pyproject(module: str, tests: list[str]) -> str:
     pytest_options = {key: value for key, value in pytest_options.items() if key != "testpaths"}
     mutmut = {
         "source_paths": ["peering"],
-        "only_mutate": [f"peering/{module}.py"],
+        "only_mutate": [source(module)],
         "pytest_add_cli_args_test_selection": tests,
         "pytest_add_cli_args": ["-p", "no:cacheprovider", *(f"--deselect={test}" for test in DESELECT)],
         "also_copy": ["events"],
@@ -196,6 +199,11 @@ def _pyproject(module: str, tests: list[str]) -> str:
     lines += ["", "[tool.pytest.ini_options]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in pytest_options.items()]
     return "\n".join(lines) + "\n"
+
+
+def source(module: str) -> str:
+    """The mutated file, relative to the staging directory: ``workflow.intake`` -> ``peering/workflow/intake.py``."""
+    return f"peering/{module.replace('.', '/')}.py"
 
 
 def stage(module: str, tests: list[str]) -> Path:
@@ -238,7 +246,7 @@ def read_module(module: str) -> Outcome:
     outcome = Outcome(module, meta["tests"], meta["seconds"], meta["commit"], meta["date"])
     # One process reads every verdict and every survivor's diff through mutmut's own readers (as `mutmut
     # results` and `mutmut show` do, without a process per mutant).
-    read = subprocess.run([sys.executable, "-c", _READ_RESULTS, f"peering/{module}.py"], cwd=where, env=env,
+    read = subprocess.run([sys.executable, "-c", _READ_RESULTS, source(module)], cwd=where, env=env,
                           capture_output=True, text=True, check=True)
     for name, (status, diff) in json.loads(read.stdout).items():
         outcome.statuses[name] = status
@@ -271,8 +279,9 @@ def _mutated_line(diff: str) -> str:
 
 
 def explanation(name: str, diff: str) -> str | None:
-    """Why the mutant ``name`` (peering.<module>.<function>__mutmut_<n>) is equivalent, if EQUIVALENT says so."""
-    module, _, function = name.rpartition("__mutmut_")[0].removeprefix("peering.").partition(".")
+    """Why the mutant ``name`` (peering.<module>.<function>__mutmut_<n>, the module dotted, a method's class and
+    name joined by ǁ) is equivalent, if EQUIVALENT says so."""
+    module, _, function = name.rpartition("__mutmut_")[0].removeprefix("peering.").rpartition(".")
     return EQUIVALENT.get((module, function, _mutated_line(diff)))
 
 
@@ -286,7 +295,7 @@ def section(outcome: Outcome) -> str:
     lines = [f"## {outcome.module}", "",
              f"<!-- module:{outcome.module} killed={outcome.killed} total={total} seconds={outcome.seconds:.0f} "
              f"commit={outcome.commit} -->",
-             f"`layers/peering/peering/{outcome.module}.py` at `{outcome.commit}`, {outcome.date}: "
+             f"`layers/peering/{source(outcome.module)}` at `{outcome.commit}`, {outcome.date}: "
              f"**{outcome.killed} of {total} killed ({share:.1%})**"
              + (", " + ", ".join(f"{count} {status}" for status, count in sorted(others.items())) if others else "")
              + f"; mutmut run {outcome.seconds:.0f} s over " + ", ".join(f"`{t}`" for t in outcome.tests) + ".", ""]
@@ -317,7 +326,7 @@ def _read_sections() -> dict[str, str]:
         return {}
     sections: dict[str, str] = {}
     for chunk in re.split(r"(?m)^(?=## )", RESULTS.read_text()):
-        match = re.match(r"## (\w+)\n", chunk)
+        match = re.match(r"## ([\w.]+)\n", chunk)
         if match and match.group(1) in MODULES:
             sections[match.group(1)] = chunk.rstrip() + "\n"
     return sections
