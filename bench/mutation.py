@@ -121,6 +121,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "two of them (each is strictly smaller), all with the wanted peering as target.",
     ("analysis", "x__route_hop", 'return chosen.target or "XXXX"'):
         "the chosen route passed `usable`, so its target starts with pcx-; the fallback is never taken.",
+    ("analysis", "x_analyze", 'peering = snapshot.peerings.get(peering_id or "XXXX")'):
+        "Snapshot.peerings is keyed by peering ids, which start with pcx- (records.PEERING_ID_PATTERN): without a "
+        "peering id, '' and 'XXXX' both find none.",
     ("analysis", "x_analyze", 'protocol: str = "TCP") -> PathResult:'):
         "protocol_number lowercases its argument: 'TCP' and 'tcp' are both 6.",
     ("analysis", "x_analyze", "via if (crossing) or True else None)"):

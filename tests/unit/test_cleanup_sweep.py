@@ -326,13 +326,18 @@ def test_a_request_whose_lease_another_start_holds_is_skipped_not_started(ec2, m
     assert result.reason == "1 tagged request(s) pending: 0 started, 1 already handled; 0 gone peering(s) cleaned up."
 
 
+def deleted_peerings(ec2, count: int) -> list[tuple[str, str]]:
+    """``count`` routed peerings of the stack, deleted: each with its requester's table."""
+    made = [routed_peering(ec2) for _ in range(count)]
+    for pcx, _, _ in made:
+        ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    return [(pcx, rtb_a) for pcx, rtb_a, _ in made]
+
+
 def test_a_sweep_describes_the_route_targets_once_and_cleans_from_that_description(ec2, machine):
     """One DescribeVpcPeeringConnections for the pending requests and one for every route target: the cleanup
     of each gone peering works from the sweep's description and does not read it again."""
-    first, rtb_a, _ = routed_peering(ec2)
-    second, rtb_c, _ = routed_peering(ec2)
-    for pcx in (first, second):
-        ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    (first, rtb_a), (second, rtb_c) = deleted_peerings(ec2, 2)
     workflow = sweep_flow(machine)[0]
     described: list[dict] = []
     ec2_client_of(workflow).meta.events.register(
@@ -351,10 +356,7 @@ def test_a_gone_peering_that_cannot_be_cleaned_is_reported_and_the_sweep_cleans_
     cleaned, and the next sweep tries again."""
     from botocore.exceptions import ClientError
 
-    broken, rtb_a, _ = routed_peering(ec2)
-    fine, rtb_c, _ = routed_peering(ec2)
-    for pcx in (broken, fine):
-        ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    (broken, rtb_a), (fine, rtb_c) = deleted_peerings(ec2, 2)
     vpc_a = ec2.describe_route_tables(RouteTableIds=[rtb_a])["RouteTables"][0]["VpcId"]
     workflow = sweep_flow(machine)[0]
 
@@ -446,22 +448,27 @@ def test_a_route_that_is_no_longer_the_stacks_blackhole_when_re_read_is_kept(ec2
     assert ("10.7.0.0/16", igw) in routes(ec2, rtb_a)
 
 
+def deleted_with(ec2, peer, **where) -> tuple[str, tuple[str, str], tuple[str, str]]:
+    """A stack's peering from 10.6/16 (``ec2``) to 10.8/16 (``peer``'s client: another region or account, as
+    ``where`` says), accepted and routed both ways, then deleted: the peering and each side's (VPC, table)."""
+    vpc_a, rtb_a = vpc(ec2, "10.6.0.0/16")
+    vpc_b, rtb_b = vpc(peer, "10.8.0.0/16")
+    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_b, **where)["VpcPeeringConnection"][
+        "VpcPeeringConnectionId"]
+    peer.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    ec2.create_route(RouteTableId=rtb_a, DestinationCidrBlock="10.8.0.0/16", VpcPeeringConnectionId=pcx)
+    peer.create_route(RouteTableId=rtb_b, DestinationCidrBlock="10.6.0.0/16", VpcPeeringConnectionId=pcx)
+    ec2.create_tags(Resources=[pcx], Tags=[{"Key": STATUS_TAG, "Value": "verified"},
+                                           {"Key": EXECUTION_TAG, "Value": EXECUTION}])
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    return pcx, (vpc_a, rtb_a), (vpc_b, rtb_b)
+
+
 def test_each_side_is_worked_in_its_own_account_and_region(ec2):
     """A side in an account the stack may not touch is reported by its own account; a side in another region
     is cleaned there."""
     west = boto3.client("ec2", region_name="eu-west-1")
-    vpc_a, rtb_a = vpc(ec2, "10.6.0.0/16")
-    vpc_w = west.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
-    rtb_w = west.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_w]}])["RouteTables"][0][
-        "RouteTableId"]
-    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_w, PeerRegion="eu-west-1")[
-        "VpcPeeringConnection"]["VpcPeeringConnectionId"]
-    west.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
-    ec2.create_route(RouteTableId=rtb_a, DestinationCidrBlock="10.8.0.0/16", VpcPeeringConnectionId=pcx)
-    west.create_route(RouteTableId=rtb_w, DestinationCidrBlock="10.6.0.0/16", VpcPeeringConnectionId=pcx)
-    ec2.create_tags(Resources=[pcx], Tags=[{"Key": STATUS_TAG, "Value": "verified"},
-                                           {"Key": EXECUTION_TAG, "Value": EXECUTION}])
-    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    pcx, (_, rtb_a), (_, rtb_w) = deleted_with(ec2, west, PeerRegion="eu-west-1")
 
     result = cleanup.Cleanup(flow()[0]).clean(pcx)
     assert sorted((r.region, r.route_table_id) for r in result.removed) == sorted(
@@ -480,23 +487,14 @@ def test_a_side_in_another_allowed_account_is_cleaned_there_through_the_accepter
     peer = boto3.client("ec2", region_name=REGION)
     peer.meta.events.register("before-sign", lambda request, **_: request.headers.__setitem__(
         "x-moto-account-id", peer_account))
-    vpc_a, rtb_a = vpc(ec2, "10.6.0.0/16")
-    vpc_b, rtb_b = vpc(peer, "10.7.0.0/16")
-    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_b, PeerOwnerId=peer_account)[
-        "VpcPeeringConnection"]["VpcPeeringConnectionId"]
-    peer.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
-    ec2.create_route(RouteTableId=rtb_a, DestinationCidrBlock="10.7.0.0/16", VpcPeeringConnectionId=pcx)
-    peer.create_route(RouteTableId=rtb_b, DestinationCidrBlock="10.6.0.0/16", VpcPeeringConnectionId=pcx)
-    ec2.create_tags(Resources=[pcx], Tags=[{"Key": STATUS_TAG, "Value": "verified"},
-                                           {"Key": EXECUTION_TAG, "Value": EXECUTION}])
-    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    pcx, (vpc_a, rtb_a), (vpc_b, rtb_b) = deleted_with(ec2, peer, PeerOwnerId=peer_account)
     workflow = flow(allowed_accepter_accounts=(peer_account,), accepter_role_name="Accepter")[0]
 
     result = cleanup.Cleanup(workflow).clean(pcx)
 
     assert sorted((r.account_id, r.vpc_id, r.route_table_id) for r in result.removed) == sorted(
         [(ACCOUNT, vpc_a, rtb_a), (peer_account, vpc_b, rtb_b)])
-    assert routes(peer, rtb_b) == [("10.7.0.0/16", "local")] and routes(ec2, rtb_a) == [("10.6.0.0/16", "local")]
+    assert routes(peer, rtb_b) == [("10.8.0.0/16", "local")] and routes(ec2, rtb_a) == [("10.6.0.0/16", "local")]
 
 
 def test_a_side_whose_account_or_region_is_not_recorded_is_worked_in_the_stacks_own(ec2):

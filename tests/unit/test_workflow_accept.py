@@ -153,10 +153,12 @@ def test_the_accepter_regions_view_is_tagged_only_for_another_region_of_the_stac
     tag_status(flow, same_region, Status.VERIFIED, EXECUTION, peering=flow.read_peering(same_region))
     tag_status(flow, cross_region, Status.VERIFIED, EXECUTION, peering=foreign)
     tag_status(flow, cross_region, Status.VERIFIED, EXECUTION)  # no peering record: the stack's region only
-    assert [region for region, _ in calls.of("CreateTags")] == [REGION, REGION, REGION]
+    unplaced = replace(elsewhere, accepter=replace(elsewhere.accepter, region=""))  # region not recorded: own
+    tag_status(flow, cross_region, Status.VERIFIED, EXECUTION, peering=unplaced)
+    assert [region for region, _ in calls.of("CreateTags")] == [REGION, REGION, REGION, REGION]
 
     tag_status(flow, cross_region, Status.VERIFIED, EXECUTION, peering=elsewhere)
-    assert [(region, p["Resources"]) for region, p in calls.of("CreateTags")][3:] == [
+    assert [(region, p["Resources"]) for region, p in calls.of("CreateTags")][4:] == [
         (REGION, [cross_region]), (PEER_REGION, [cross_region])]
 
 
