@@ -86,6 +86,12 @@ def test_a_tagged_peering_without_a_lease_table_is_refused_in_one_sentence_and_n
     assert executions(machine) == []
 
 
+def test_a_tagged_peering_without_a_state_machine_setting_is_refused_before_any_lease_is_taken(machine):
+    with pytest.raises(InvalidInput, match=r"^The intake has no STATE_MACHINE_ARN setting; redeploy the stack\.$"):
+        start_from_event(deps(lease_table="leases"), tagging(PCX))
+    assert leases() == {} and executions(machine) == []
+
+
 def test_peerings_past_the_limit_are_refused_and_reported_and_the_first_ones_start(machine):
     ids = [f"pcx-0a1b2c3d4e5f6071{n}" for n in (3, 1, 2)]
     flow = deps(state_machine_arn=machine, lease_table="leases", max_peerings_per_event=2)
