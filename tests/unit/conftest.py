@@ -12,3 +12,14 @@ def moto() -> Iterator[None]:
     executed), so a test decides what state each one is in."""
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def bucket(moto) -> str:
+    """The stack's run store bucket (RunBucket) in moto: ``tests.unit.stage_support.BUCKET``."""
+    import boto3
+
+    from tests.unit.stage_support import BUCKET
+
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    return BUCKET

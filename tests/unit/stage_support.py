@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 import boto3
 
-from peering.config import Settings
+from peering.config import CONSENT_TAG, Settings
 from peering.deps import Deps
 from tests.conftest import ACCOUNT, REGION
 
 WORKFLOW = "peering-autopilot"
+BUCKET = "runs"
 TRIGGER = "peering-automation/auto-accept"
 
 
@@ -60,13 +61,36 @@ def vpc(ec2, cidr: str) -> str:
 def peering(region: str = REGION, peer_region: str | None = None, tags: dict[str, str] | None = None) -> str:
     """A pending request from a 10.6/16 VPC in ``region`` to a 10.7/16 VPC in ``peer_region`` (the same by
     default)."""
+    return request(region, peer_region, tags)[0]
+
+
+def request(region: str = REGION, peer_region: str | None = None, tags: dict[str, str] | None = None,
+            consent: str | None = None, cidrs: tuple[str, str] = ("10.6.0.0/16", "10.7.0.0/16"),
+            ) -> tuple[str, str, str]:
+    """A pending request (``peering``), with both VPCs' consent tag set to ``consent`` when given: the
+    peering and the requester's and accepter's VPC ids."""
     ec2 = boto3.client("ec2", region_name=region)
     peer = boto3.client("ec2", region_name=peer_region or region)
     spec = [{"ResourceType": "vpc-peering-connection", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}] \
         if tags else []
-    return ec2.create_vpc_peering_connection(
-        VpcId=vpc(ec2, "10.6.0.0/16"), PeerVpcId=vpc(peer, "10.7.0.0/16"), PeerRegion=peer_region or region,
-        TagSpecifications=spec)["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    vpc_a, vpc_b = vpc(ec2, cidrs[0]), vpc(peer, cidrs[1])
+    if consent is not None:
+        for client, vpc_id in ((ec2, vpc_a), (peer, vpc_b)):
+            client.create_tags(Resources=[vpc_id], Tags=[{"Key": CONSENT_TAG, "Value": consent}])
+    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_b, PeerRegion=peer_region or region,
+                                            TagSpecifications=spec)["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    return pcx, vpc_a, vpc_b
+
+
+def set_state(peering_id: str, code: str) -> None:
+    """Put the peering in a state moto never reaches by itself (provisioning, initiating-request): moto's
+    VPCPeeringConnection status (a private seam; read back through DescribeVpcPeeringConnections, so a moved
+    seam fails the check below)."""
+    from moto.ec2.models import ec2_backends
+
+    ec2_backends[ACCOUNT][REGION].vpc_pcxs[peering_id]._status.code = code
+    assert boto3.client("ec2", region_name=REGION).describe_vpc_peering_connections(
+        VpcPeeringConnectionIds=[peering_id])["VpcPeeringConnections"][0]["Status"]["Code"] == code, "seam moved"
 
 
 def tags_of(peering_id: str, region: str = REGION) -> dict[str, str]:
