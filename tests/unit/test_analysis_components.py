@@ -43,6 +43,13 @@ def test_a_blackhole_out_is_a_request_path_route_hop_and_one_back_a_reply_path_r
     assert "drops traffic back to" in back.reason
 
 
+def test_a_more_specific_route_elsewhere_that_beats_the_peerings_is_a_route_hop_of_that_table():
+    result = run(with_routes(world(), "rtb-a", LOCAL_A, TO_B, Route("10.7.1.0/24", "igw-1")))
+    assert (result.blocked_by.kind, result.blocked_by.component) == ("route", "rtb-a")
+    assert result.reason.endswith("to igw-1 through its more specific route 10.7.1.0/24, which beats the route "
+                                  "10.7.0.0/16 to pcx-ab.")
+
+
 def test_a_destination_in_no_subnet_is_named_by_its_address():
     result = run(world(), dst_ip="10.7.200.9")
     assert (result.blocked_by.kind, result.blocked_by.component) == ("destination", "10.7.200.9")
