@@ -88,6 +88,94 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "cleaned = [cleanup.clean(pcx, described[pcx], raise_on_problem=None) for pcx in dangling(tables, described)]"):
         "Cleanup.clean reads `raise_on_problem` only as a truth value (`if problems and raise_on_problem`), where "
         "None and False read alike.",
+    # workflow/inspect.py
+    **{("workflow.inspect", "x__probe_target_refusal",
+        f"hosts = [t.host for _, t in tagged_targets(tagged, {limit})]  # host:port and icmp:host items"):
+       "the limit only has to keep every target (flows.tagged_targets returns `found[:limit]`): an EC2 tag value "
+       "is at most 256 characters (EC2 API reference, Tag), so a tag holds far fewer than 10,000 targets, and "
+       "`found[:None]` keeps them all too."
+       for limit in ("None", "10001")},
+    **{("workflow.inspect", "x__probe_target_refusal",
+        f"return sentence(f\"The {{PROBE_TARGETS_TAG}} tag is not usable: {{str(e).{strip}}}\")"):
+       "the message is passed through `sentence`, which adds the final period only when the text lacks one; the "
+       "tag parser's messages (flows.tagged_targets, probe.parse_targets) end in one period after a letter or ')' "
+       "and begin with a letter, so stripping the period (or not, or 'X's as well, or from the left) gives the "
+       "same sentence."
+       for strip in ("rstrip(None)", "lstrip('.')", "rstrip('XX.XX')")},
+    ("workflow.inspect", "x_inspect", "duplicate = claimed_elsewhere(deps.sfn(), deps.leases(required=None), state)"):
+        "Deps.leases reads `required` only as a truth value (`if required:`), where None and False read alike.",
+    **{("workflow.inspect", "x_inspect",
+        f"document = runstore.canonical({{**state.model_dump({args}),"):
+       "at Inspect the state document holds only the peering id, the execution ARN and the execution's input "
+       "(already JSON): pydantic dumps those alike in python and JSON mode, and any mode string other than 'json' "
+       "is python mode (pydantic_core/_pydantic_core.pyi:335 names the two; checked with 'XXjsonXX' on such a "
+       "state)."
+       for args in ('mode=None, by_alias=True, exclude_none=True', 'by_alias=True, exclude_none=True',
+                    'mode="XXjsonXX", by_alias=True, exclude_none=True',
+                    'mode="JSON", by_alias=True, exclude_none=True')},
+    ("workflow.inspect", "x_inspect", '"INSPECTION": inspection.wire()})'):
+        "the document is built only to be measured (`len(document)` for runstore.guard), and 'INSPECTION' is as "
+        "long as 'inspection'.",
+    # workflow/routes.py
+    **{("workflow.routes", "x_plan_routes", f"document = runstore.canonical(state.model_dump({args}))"):
+       "at PlanRoutes the state document holds only strings, numbers, booleans, lists and mappings (the records "
+       "inside it are dataclasses of those): pydantic dumps them alike in python and JSON mode, and any mode string "
+       "other than 'json' is python mode (pydantic_core/_pydantic_core.pyi:335 names the two); json.dumps then "
+       "writes the same text."
+       for args in ('mode=None, by_alias=True, exclude_none=True', 'by_alias=True, exclude_none=True',
+                    'mode="XXjsonXX", by_alias=True, exclude_none=True',
+                    'mode="JSON", by_alias=True, exclude_none=True')},
+    # workflow/verify.py
+    ("workflow.verify", "x__facts_of", ""):
+        "(the subnets left out) _facts_of feeds only plan_flows, which reads subnets only to find the side holding "
+        "a tagged target and falls back to the two VPCs' blocks, which hold every subnet of theirs.",
+    ("workflow.verify", "x__facts_of",
+     "instances=[Instance(instance_id=None, vpc_id=i.vpc_id, state=i.state,"):
+        "_facts_of feeds only plan_flows, which reads an instance's VPC, state and address (flows.running_ips), "
+        "never its id.",
+    ("workflow.verify", "x__facts_of", "private_ip=i.ips[0] if (i.ips) or True else None)"):
+        "an instance's interface always has its primary private address (EC2 API reference, "
+        "NetworkInterface.PrivateIpAddress; peering.aws.parse reads it first), so `i.ips` is never empty here.",
+    ("workflow.verify", "x_prepare_probe", "if placements or not notes:"):
+        "`notes` is empty exactly when the stack's probe is placed in a side; without one, placements come only "
+        "from probes tagged for sides with asked flows, and each of those makes a run: with no runs, placements "
+        "and notes are never both non-empty, so `and` and `or` decide alike.",
+    **{("workflow.verify", "x_prepare_probe",
+        f'return ProbeRound(applicable=False, reason={reason}, **common)'):
+       "there is at most one note (the probe is missing or outside both VPCs, or, only when neither, the note "
+       "that it has nothing to send), and never none: no run and no note means the stack's probe was placed, "
+       "which adds the 'nothing to send' note; so the separator and the fallback are never used."
+       for reason in ('"XX XX".join(notes) or "No probe applies."', '" ".join(notes) or "XXNo probe applies.XX"',
+                      '" ".join(notes) or "no probe applies."', '" ".join(notes) or "NO PROBE APPLIES."')},
+    # workflow/report.py
+    ("workflow.report", "x__had_reason", "peering = state.inspection.peering if (state.inspection) or True else None"):
+        "_had_reason is asked only for a run tagged verified or routed; tagging needs an inspected peering or an "
+        "error, and a run with an error is failed: state.inspection is never None there.",
+    **{("workflow.report", "x__with_chunk_failure", f"_chunk_keys(stored, runstore.applied_key), {strict}):"):
+       "both key lists come from _chunk_keys over the same stored plan, so they always have the same length."
+       for strict in ("strict=None", "", "strict=False")},
+    **{("workflow.report", "x__with_chunk_failure",
+        f'cause = json.dumps({{"errorMessage": failed.message, "{key}": failed.error}})'):
+       "the rewritten error feeds only failure_sentence, which reads the cause's errorMessage, and failed_stage, "
+       "which reads neither: the summary is the same."
+       for key in ("XXerrorTypeXX", "errortype", "ERRORTYPE")},
+    ("workflow.report", "x__with_chunk_failure",
+     'return state.model_copy(update={"error": ErrorInfo(Cause=cause)})'):
+        "failure_sentence reads Error only when the cause has no errorMessage, and this cause always has one; the "
+        "summary carries no error name.",
+    ("workflow.report", "x_failure_sentence", 'parsed = ""'):
+        "`parsed` is only tested with isinstance(parsed, dict), which '' and None both fail.",
+    ("workflow.report", "x_release_lease", "leases = deps.leases(required=None)"):
+        "Deps.leases reads `required` only as a truth value (`if required:`), where None and False read alike.",
+    **{("workflow.report", "x_release_lease",
+        f"leases.release(state.peering_id, execution_name=state.execution_arn.{split})"):
+       "the last ':'-separated piece of an ARN is the same whatever the number of splits, and with one split of an "
+       "ARN holding ':execution:' (tested just before) the list has exactly two items, so [+1] is [-1]."
+       for split in ('rsplit(":", )[-1]', 'rsplit(":", 2)[-1]', 'rsplit(":", 1)[+1]')},
+    **{("workflow.report", "x_report", f"deps.metric(f\"Peerings{{summary.status.value.title().{replace}}}\", 1)"):
+       "summarize returns only the statuses failed, rejected, verified and routed (models.Status), none of which "
+       "holds '-'."
+       for replace in ("replace('XX-XX', '')", "replace('-', 'XXXX')")},
     # analysis.py
     ("analysis", "x__acl_admits", "return _AclVerdict(None, (entry.rule_number,), hits)"):
         f"_AclVerdict.allowed {_FALSY} (`if acl_verdict.allowed`).",
