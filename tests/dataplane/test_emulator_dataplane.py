@@ -6,54 +6,38 @@ namespace never changed."""
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 
-import boto3
 import pytest
 
 from peering_tools import seed
 from peering_tools.dataplane.netns import referenced_inodes
-from tests.emulator.test_local_up import CREDENTIALS, REGION, STATUS_TAG, free_port
+from tests.emulator.test_local_up import STATUS_TAG, free_port, start_up
 
 from .test_plane import host_state
 
 pytestmark = pytest.mark.emulator
 
-READY_TIMEOUT = 90.0
 STATUS_TIMEOUT = 60.0
 
 
 class Up:
+    """`peering local up` with these arguments (test_local_up's ``start_up``), and its data plane's namespaces."""
+
     def __init__(self, *args: str):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION})
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen([sys.executable, "-m", "peering_tools.cli", "local", "up", "--port", str(port),
-                                         *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        self.stderr: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [self.stderr.put(line) for line in self.process.stderr], daemon=True).start()
-        lines: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout], daemon=True).start()
-        try:
-            ready = lines.get(timeout=READY_TIMEOUT)
-        except queue.Empty:
-            self.process.kill()
-            pytest.fail("`peering local up` printed no ready line")
-        assert ready == f"ready: {self.url}\n"
+        self.server = start_up(free_port(), *args)
+        self.url, self.process = self.server.url, self.server.process
 
     def client(self, service: str):
-        return boto3.client(service, region_name=REGION, endpoint_url=self.url, **CREDENTIALS)
+        return self.server.client(service)
 
     def stderr_lines(self) -> list[str]:
         out = []
-        while not self.stderr.empty():
-            out.append(self.stderr.get())
+        while not self.server.errors.empty():
+            out.append(self.server.errors.get())
         return out
 
     def namespaces(self) -> set[int]:

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +30,7 @@ from botocore.config import Config
 
 from peering_tools import unsigned
 from peering_tools.regions import RegionGuard
-from tests.emulator.test_local_up import READY_TIMEOUT, Server, free_port, stop
+from tests.emulator.test_local_up import Server, free_port, start_up, stop
 
 pytestmark = pytest.mark.emulator
 
@@ -61,27 +59,14 @@ def tutorial_block() -> str:
 def up(tmp_path_factory) -> Iterator[tuple[Server, list[str]]]:
     """`peering local up` in an environment with no AWS settings; (server, its stderr lines so far)."""
     home = tmp_path_factory.mktemp("newcomer")
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "peering_tools.cli", "local", "up", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=no_aws_env(home))
-    lines: queue.Queue = queue.Queue()
-    errors: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
-    threading.Thread(target=lambda: [errors.put(line) for line in process.stderr], daemon=True).start()
-    try:
-        ready = lines.get(timeout=READY_TIMEOUT)
-        console = lines.get(timeout=10)
-    except queue.Empty:
-        process.kill()
-        pytest.fail("`peering local up` did not print its ready and console lines")
-    assert ready == f"ready: http://127.0.0.1:{port}\n"
+    server = start_up(free_port(), env=no_aws_env(home))
     stderr = []
     while not any(line.startswith("aws cli:") for line in stderr):
-        stderr.append(errors.get(timeout=10))
+        stderr.append(server.errors.get(timeout=10))
     try:
-        yield Server(process, f"http://127.0.0.1:{port}", lines, console.split()[1]), stderr
+        yield server, stderr
     finally:
-        assert stop(process) == 0
+        assert stop(server.process) == 0
 
 
 def run_bash(script: str, home: Path) -> subprocess.CompletedProcess:

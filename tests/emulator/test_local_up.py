@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 import pytest
@@ -26,7 +26,7 @@ from peering_tools import seed
 pytestmark = pytest.mark.emulator
 
 REGION = "us-east-1"
-READY_TIMEOUT = 60.0
+READY_TIMEOUT = 90.0  # ends as soon as the line comes: generous, for the netns data plane on a loaded machine
 STATUS_TIMEOUT = 30.0
 STATUS_TAG = "peering-automation/status"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -44,9 +44,9 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def peering(*args: str) -> subprocess.Popen:
+def peering(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "peering_tools.cli", "local", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=child_env())
+                            stderr=subprocess.PIPE, text=True, env=child_env() if env is None else env)
 
 
 @dataclass
@@ -56,27 +56,33 @@ class Server:
     lines: queue.Queue
     console_url: str = ""
     """The local console's URL, from `up`'s second line."""
+    errors: queue.Queue = field(default_factory=queue.Queue)
+    """Its stderr lines, read as they come (an unread pipe would block the emulator once full)."""
 
     def client(self, service: str, **kwargs):
         return boto3.client(service, region_name=kwargs.pop("region_name", REGION), endpoint_url=self.url,
                             **{**CREDENTIALS, **kwargs})
 
 
-def start_up(port: int, *args: str) -> Server:
-    """`peering local up` on ``port``: its stdout is the ready line, then the console line."""
-    process = peering("up", "--port", str(port), *args)
+def start_up(port: int, *args: str, env: dict[str, str] | None = None) -> Server:
+    """`peering local up` on ``port`` (in ``env``, by default ``child_env()``): its stdout is the ready line, then
+    the console line; both streams are read as they come."""
+    process = peering("up", "--port", str(port), *args, env=env)
     lines: queue.Queue = queue.Queue()
+    errors: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    threading.Thread(target=lambda: [errors.put(line) for line in process.stderr], daemon=True).start()
     try:
         first = lines.get(timeout=READY_TIMEOUT)
         second = lines.get(timeout=10)
     except queue.Empty:
         process.kill()
+        process.wait(timeout=20)
         pytest.fail(f"`peering local up` did not print its two lines within {READY_TIMEOUT:.0f} s: "
-                    f"{process.stderr.read()}")
+                    f"{''.join(errors.queue)}")
     assert first == f"ready: http://127.0.0.1:{port}\n"
     assert re.fullmatch(r"console: http://127\.0\.0\.1:\d+/ \(.*\)\n", second), second
-    return Server(process, f"http://127.0.0.1:{port}", lines, second.split()[1])
+    return Server(process, f"http://127.0.0.1:{port}", lines, second.split()[1], errors)
 
 
 def stop(process: subprocess.Popen) -> int:
@@ -96,7 +102,8 @@ def server() -> Iterator[Server]:
     finally:
         assert stop(running.process) == 0, "`peering local up` must exit 0 on SIGTERM"
         time.sleep(0.2)  # let the reader thread drain what is left
-        assert running.lines.empty(), "stdout carries only the ready and console lines; logs go to stderr"
+        extra = list(running.lines.queue)
+        assert not extra, f"stdout carries only the ready and console lines; logs go to stderr: {extra}"
 
 
 def tags_of(ec2, pcx: str) -> dict[str, str]:

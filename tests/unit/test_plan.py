@@ -202,7 +202,7 @@ def test_conflicting_route_names_table_destination_and_existing_target():
         plan.plan_routes(peering(), tables, quota=50)
     message = str(caught.value)
     assert "rtb-a1" in message and "10.7.0.0/16" in message and "igw-123" in message
-    assert "nothing was changed" in message
+    assert "no route was changed" in message
 
 
 @pytest.mark.parametrize("existing, target", [
@@ -218,7 +218,7 @@ def test_a_planned_route_overlapping_another_targets_route_fails_naming_both(exi
         plan.plan_routes(peering(), tables, quota=50)
     message = str(caught.value)
     assert f"sends {existing} to {target}, which overlaps the planned route 10.7.0.0/16 to {PCX}" in message
-    assert "nothing was changed" in message and "AllowShadowing=true" in message
+    assert "no route was changed" in message and "AllowShadowing=true" in message
 
 
 def test_allow_shadowing_plans_the_overlap_and_lists_both_routes():

@@ -149,7 +149,7 @@ def test_the_quota_counts_every_new_route_of_a_table():
     almost = table("rtb-a1", "vpc-a", [(f"172.16.{i}.0/24", "tgw-1") for i in range(49)])
     with pytest.raises(RouteQuotaExceeded) as caught:
         plan.plan_routes(p, {"requester": [almost], "accepter": []}, quota=50)
-    assert "has 49 routes and needs 2 more, past its quota of 50; nothing was changed." in str(caught.value)
+    assert "has 49 routes and needs 2 more, past its quota of 50; no route was changed." in str(caught.value)
 
 
 def _conflict(route: Route) -> str:
@@ -161,8 +161,8 @@ def _conflict(route: Route) -> str:
 
 def test_a_conflict_names_the_other_target_marks_a_blackhole_and_says_nothing_was_changed():
     active = _conflict(Route(destination="10.7.0.0/16", target="tgw-1"))
-    assert f"already sends 10.7.0.0/16 to tgw-1, not to {PCX}; nothing was changed." in active
+    assert f"already sends 10.7.0.0/16 to tgw-1, not to {PCX}; no route was changed." in active
     blackhole = _conflict(Route(destination="10.7.0.0/16", target="pcx-0aaaaaaaaaaaaaaaa", state="blackhole"))
-    assert f"to pcx-0aaaaaaaaaaaaaaaa (blackhole), not to {PCX}; nothing was changed." in blackhole
+    assert f"to pcx-0aaaaaaaaaaaaaaaa (blackhole), not to {PCX}; no route was changed." in blackhole
     unknown = _conflict(Route(destination="10.7.0.0/16", target=None, state="blackhole"))
     assert f"to an unknown target (blackhole), not to {PCX}" in unknown

@@ -126,12 +126,14 @@ def up(
     print(f"ready: {url}", flush=True)
     _print_console(emulator)
     print(f"aws cli: {aws_cli_prefix(emulator)} ...  (no credentials needed)", file=sys.stderr, flush=True)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the ready and console lines; logs go to stderr
+    # stdout carries the ready and console lines; logs go to stderr, also those of functions still running while
+    # the emulator stops (a Lambda thread's print after the redirect ended reached stdout under load)
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
             while not stop.wait(0.5):
                 pass
-    finally:
-        emulator.stop()
+        finally:
+            emulator.stop()
     _exit_now(0)
 
 

@@ -235,7 +235,7 @@ def plan_side(
                     raise RouteConflict(
                         f"Route table {table.route_table_id} ({side.role} VPC {side.vpc_id}) sends "
                         f"{other.destination} to {other.target}, which overlaps the planned route {destination} "
-                        f"to {peering_id}; nothing was changed (AllowShadowing=true permits it)."
+                        f"to {peering_id}; no route was changed (AllowShadowing=true permits it)."
                     )
                 shadowed += [ShadowedRoute(route_table_id=table.route_table_id, destination=destination,
                                            existing_destination=r.destination, existing_target=r.target or "")
@@ -249,13 +249,13 @@ def plan_side(
                     f"Route table {table.route_table_id} ({side.role} VPC {side.vpc_id}) already sends "
                     f"{destination} to {existing.target or 'an unknown target'}"
                     f"{' (blackhole)' if existing.state == 'blackhole' else ''}, not to {peering_id}; "
-                    "nothing was changed."
+                    "no route was changed."
                 )
         if new_here and len(table.routes) + new_here > quota:
             raise RouteQuotaExceeded(
                 f"Route table {table.route_table_id} ({side.role} VPC {side.vpc_id}) has "
                 f"{len(table.routes)} routes and needs {new_here} more, past its quota of {quota}; "
-                "nothing was changed."
+                "no route was changed."
             )
     return SidePlan(
         side=side.role,
