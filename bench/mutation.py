@@ -1,6 +1,7 @@
 """``python -m bench.mutation [MODULE ...]`` (``make mutate``): mutation testing of the layer's logic with mutmut.
 
-For each module (default: all of ``MODULES``) mutmut 3 mutates ``layers/peering/peering/<module>.py`` and runs, for
+For each module (default: all of ``MODULES``) mutmut 3 mutates ``layers/peering/peering/<module>.py`` (a dotted
+name is a file in a subpackage: ``workflow.intake`` is ``workflow/intake.py``) and runs, for
 each mutant, the tests of that module's subset that reach the mutated function. The results replace that module's
 section of bench/mutation.md (killed/survived counts, run time, commit, and every surviving mutant with either the
 reason it is equivalent, from ``EQUIVALENT``, or "unexplained"); the other modules' sections are kept, so
@@ -41,14 +42,19 @@ GOAL = 0.90
 MODULES: dict[str, list[str]] = {
     "plan": ["tests/unit/test_plan.py", "tests/unit/test_plan_rules.py", "tests/unit/test_flows.py"],
     "analysis": ["tests/unit/test_analysis.py", "tests/unit/test_analysis_sentences.py", "tests/unit/test_flows.py",
-                 "tests/unit/test_dataplane_layout.py"],
+                 "tests/unit/test_dataplane_layout.py", "tests/unit/test_analysis_components.py"],
     "once": ["tests/unit/test_lease.py", "tests/unit/test_once.py"],
     "cleanup": ["tests/unit/test_runs_sweeper_cleanup.py", "tests/unit/test_cleanup_sweep.py"],
     "sweeper": ["tests/unit/test_runs_sweeper_cleanup.py", "tests/unit/test_cleanup_sweep.py"],
-    # service.py's stages are driven end to end only by tests/workflow and tests/fault (the real ASL in moto,
-    # minutes per pass): too slow to run per mutant, so these fast tests leave most of its mutants untested.
-    "service": ["tests/unit/test_config_and_summary.py", "tests/functional/test_handlers.py",
-                "tests/unit/test_cleanup_sweep.py"],
+    # The workflow's stage groups (peering/workflow/*.py, named by their dotted module path): each stage called
+    # with a Deps on moto in-process, as tests/workflow's slow end-to-end runs cannot be per mutant.
+    "workflow.intake": ["tests/unit/test_workflow_intake.py"],
+    "workflow.accept": ["tests/unit/test_workflow_accept.py"],
+    "workflow.common": ["tests/unit/test_workflow_accept.py"],
+    "workflow.inspect": ["tests/unit/test_workflow_inspect.py"],
+    "workflow.routes": ["tests/unit/test_workflow_routes.py"],
+    "workflow.verify": ["tests/unit/test_workflow_verify.py"],
+    "workflow.report": ["tests/unit/test_workflow_report.py"],
 }
 
 # Timed tests, which fail under mutmut's tracing on a loaded machine whatever the mutant: left out of the runs.
@@ -82,9 +88,98 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'return not workflow_name or f":execution:{workflow_name}:" in peering.tags.get(EXECUTION_TAG, "XXXX")'):
         "'XXXX' holds no ':execution:' either: a missing execution tag reads as not this workflow's, as '' does.",
     # sweeper.py
-    ("sweeper", "x_sweep", 'now = datetime.now(None).strftime("%Y-%m-%dT%H:%M:%SZ")'):
-        "now(None) is local time, and the sweeper's local time is UTC: Lambda sets TZ=:UTC (its reserved "
-        "environment variables), as this machine's is.",
+    ("sweeper", "x_sweep",
+     "cleaned = [cleanup.clean(pcx, described[pcx], raise_on_problem=None) for pcx in dangling(tables, described)]"):
+        "Cleanup.clean reads `raise_on_problem` only as a truth value (`if problems and raise_on_problem`), where "
+        "None and False read alike.",
+    # workflow/inspect.py
+    **{("workflow.inspect", "x__probe_target_refusal",
+        f"hosts = [t.host for _, t in tagged_targets(tagged, {limit})]  # host:port and icmp:host items"):
+       "the limit only has to keep every target (flows.tagged_targets returns `found[:limit]`): an EC2 tag value "
+       "is at most 256 characters (EC2 API reference, Tag), so a tag holds far fewer than 10,000 targets, and "
+       "`found[:None]` keeps them all too."
+       for limit in ("None", "10001")},
+    **{("workflow.inspect", "x__probe_target_refusal",
+        f"return sentence(f\"The {{PROBE_TARGETS_TAG}} tag is not usable: {{str(e).{strip}}}\")"):
+       "the message is passed through `sentence`, which adds the final period only when the text lacks one; the "
+       "tag parser's messages (flows.tagged_targets, probe.parse_targets) end in one period after a letter or ')' "
+       "and begin with a letter, so stripping the period (or not, or 'X's as well, or from the left) gives the "
+       "same sentence."
+       for strip in ("rstrip(None)", "lstrip('.')", "rstrip('XX.XX')")},
+    ("workflow.inspect", "x_inspect", "duplicate = claimed_elsewhere(deps.sfn(), deps.leases(required=None), state)"):
+        "Deps.leases reads `required` only as a truth value (`if required:`), where None and False read alike.",
+    **{("workflow.inspect", "x_inspect",
+        f"document = runstore.canonical({{**state.model_dump({args}),"):
+       "at Inspect the state document holds only the peering id, the execution ARN and the execution's input "
+       "(already JSON): pydantic dumps those alike in python and JSON mode, and any mode string other than 'json' "
+       "is python mode (pydantic_core/_pydantic_core.pyi:335 names the two; checked with 'XXjsonXX' on such a "
+       "state)."
+       for args in ('mode=None, by_alias=True, exclude_none=True', 'by_alias=True, exclude_none=True',
+                    'mode="XXjsonXX", by_alias=True, exclude_none=True',
+                    'mode="JSON", by_alias=True, exclude_none=True')},
+    ("workflow.inspect", "x_inspect", '"INSPECTION": inspection.wire()})'):
+        "the document is built only to be measured (`len(document)` for runstore.guard), and 'INSPECTION' is as "
+        "long as 'inspection'.",
+    # workflow/routes.py
+    **{("workflow.routes", "x_plan_routes", f"document = runstore.canonical(state.model_dump({args}))"):
+       "at PlanRoutes the state document holds only strings, numbers, booleans, lists and mappings (the records "
+       "inside it are dataclasses of those): pydantic dumps them alike in python and JSON mode, and any mode string "
+       "other than 'json' is python mode (pydantic_core/_pydantic_core.pyi:335 names the two); json.dumps then "
+       "writes the same text."
+       for args in ('mode=None, by_alias=True, exclude_none=True', 'by_alias=True, exclude_none=True',
+                    'mode="XXjsonXX", by_alias=True, exclude_none=True',
+                    'mode="JSON", by_alias=True, exclude_none=True')},
+    # workflow/verify.py
+    ("workflow.verify", "x__facts_of", ""):
+        "(the subnets left out) _facts_of feeds only plan_flows, which reads subnets only to find the side holding "
+        "a tagged target and falls back to the two VPCs' blocks, which hold every subnet of theirs.",
+    ("workflow.verify", "x__facts_of",
+     "instances=[Instance(instance_id=None, vpc_id=i.vpc_id, state=i.state,"):
+        "_facts_of feeds only plan_flows, which reads an instance's VPC, state and address (flows.running_ips), "
+        "never its id.",
+    ("workflow.verify", "x__facts_of", "private_ip=i.ips[0] if (i.ips) or True else None)"):
+        "an instance's interface always has its primary private address (EC2 API reference, "
+        "NetworkInterface.PrivateIpAddress; peering.aws.parse reads it first), so `i.ips` is never empty here.",
+    ("workflow.verify", "x_prepare_probe", "if placements or not notes:"):
+        "`notes` is empty exactly when the stack's probe is placed in a side; without one, placements come only "
+        "from probes tagged for sides with asked flows, and each of those makes a run: with no runs, placements "
+        "and notes are never both non-empty, so `and` and `or` decide alike.",
+    **{("workflow.verify", "x_prepare_probe",
+        f'return ProbeRound(applicable=False, reason={reason}, **common)'):
+       "there is at most one note (the probe is missing or outside both VPCs, or, only when neither, the note "
+       "that it has nothing to send), and never none: no run and no note means the stack's probe was placed, "
+       "which adds the 'nothing to send' note; so the separator and the fallback are never used."
+       for reason in ('"XX XX".join(notes) or "No probe applies."', '" ".join(notes) or "XXNo probe applies.XX"',
+                      '" ".join(notes) or "no probe applies."', '" ".join(notes) or "NO PROBE APPLIES."')},
+    # workflow/report.py
+    ("workflow.report", "x__had_reason", "peering = state.inspection.peering if (state.inspection) or True else None"):
+        "_had_reason is asked only for a run tagged verified or routed; tagging needs an inspected peering or an "
+        "error, and a run with an error is failed: state.inspection is never None there.",
+    **{("workflow.report", "x__with_chunk_failure", f"_chunk_keys(stored, runstore.applied_key), {strict}):"):
+       "both key lists come from _chunk_keys over the same stored plan, so they always have the same length."
+       for strict in ("strict=None", "", "strict=False")},
+    **{("workflow.report", "x__with_chunk_failure",
+        f'cause = json.dumps({{"errorMessage": failed.message, "{key}": failed.error}})'):
+       "the rewritten error feeds only failure_sentence, which reads the cause's errorMessage, and failed_stage, "
+       "which reads neither: the summary is the same."
+       for key in ("XXerrorTypeXX", "errortype", "ERRORTYPE")},
+    ("workflow.report", "x__with_chunk_failure",
+     'return state.model_copy(update={"error": ErrorInfo(Cause=cause)})'):
+        "failure_sentence reads Error only when the cause has no errorMessage, and this cause always has one; the "
+        "summary carries no error name.",
+    ("workflow.report", "x_failure_sentence", 'parsed = ""'):
+        "`parsed` is only tested with isinstance(parsed, dict), which '' and None both fail.",
+    ("workflow.report", "x_release_lease", "leases = deps.leases(required=None)"):
+        "Deps.leases reads `required` only as a truth value (`if required:`), where None and False read alike.",
+    **{("workflow.report", "x_release_lease",
+        f"leases.release(state.peering_id, execution_name=state.execution_arn.{split})"):
+       "the last ':'-separated piece of an ARN is the same whatever the number of splits, and with one split of an "
+       "ARN holding ':execution:' (tested just before) the list has exactly two items, so [+1] is [-1]."
+       for split in ('rsplit(":", )[-1]', 'rsplit(":", 2)[-1]', 'rsplit(":", 1)[+1]')},
+    **{("workflow.report", "x_report", f"deps.metric(f\"Peerings{{summary.status.value.title().{replace}}}\", 1)"):
+       "summarize returns only the statuses failed, rejected, verified and routed (models.Status), none of which "
+       "holds '-'."
+       for replace in ("replace('XX-XX', '')", "replace('-', 'XXXX')")},
     # analysis.py
     ("analysis", "x__acl_admits", "return _AclVerdict(None, (entry.rule_number,), hits)"):
         f"_AclVerdict.allowed {_FALSY} (`if acl_verdict.allowed`).",
@@ -118,6 +213,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "two of them (each is strictly smaller), all with the wanted peering as target.",
     ("analysis", "x__route_hop", 'return chosen.target or "XXXX"'):
         "the chosen route passed `usable`, so its target starts with pcx-; the fallback is never taken.",
+    ("analysis", "x_analyze", 'peering = snapshot.peerings.get(peering_id or "XXXX")'):
+        "Snapshot.peerings is keyed by peering ids, which start with pcx- (records.PEERING_ID_PATTERN): without a "
+        "peering id, '' and 'XXXX' both find none.",
     ("analysis", "x_analyze", 'protocol: str = "TCP") -> PathResult:'):
         "protocol_number lowercases its argument: 'TCP' and 'tcp' are both 6.",
     ("analysis", "x_analyze", "via if (crossing) or True else None)"):
@@ -186,7 +284,7 @@ def _pyproject(module: str, tests: list[str]) -> str:
     pytest_options = {key: value for key, value in pytest_options.items() if key != "testpaths"}
     mutmut = {
         "source_paths": ["peering"],
-        "only_mutate": [f"peering/{module}.py"],
+        "only_mutate": [source(module)],
         "pytest_add_cli_args_test_selection": tests,
         "pytest_add_cli_args": ["-p", "no:cacheprovider", *(f"--deselect={test}" for test in DESELECT)],
         "also_copy": ["events"],
@@ -196,6 +294,11 @@ def _pyproject(module: str, tests: list[str]) -> str:
     lines += ["", "[tool.pytest.ini_options]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in pytest_options.items()]
     return "\n".join(lines) + "\n"
+
+
+def source(module: str) -> str:
+    """The mutated file, relative to the staging directory: ``workflow.intake`` -> ``peering/workflow/intake.py``."""
+    return f"peering/{module.replace('.', '/')}.py"
 
 
 def stage(module: str, tests: list[str]) -> Path:
@@ -238,7 +341,7 @@ def read_module(module: str) -> Outcome:
     outcome = Outcome(module, meta["tests"], meta["seconds"], meta["commit"], meta["date"])
     # One process reads every verdict and every survivor's diff through mutmut's own readers (as `mutmut
     # results` and `mutmut show` do, without a process per mutant).
-    read = subprocess.run([sys.executable, "-c", _READ_RESULTS, f"peering/{module}.py"], cwd=where, env=env,
+    read = subprocess.run([sys.executable, "-c", _READ_RESULTS, source(module)], cwd=where, env=env,
                           capture_output=True, text=True, check=True)
     for name, (status, diff) in json.loads(read.stdout).items():
         outcome.statuses[name] = status
@@ -271,8 +374,9 @@ def _mutated_line(diff: str) -> str:
 
 
 def explanation(name: str, diff: str) -> str | None:
-    """Why the mutant ``name`` (peering.<module>.<function>__mutmut_<n>) is equivalent, if EQUIVALENT says so."""
-    module, _, function = name.rpartition("__mutmut_")[0].removeprefix("peering.").partition(".")
+    """Why the mutant ``name`` (peering.<module>.<function>__mutmut_<n>, the module dotted, a method's class and
+    name joined by ǁ) is equivalent, if EQUIVALENT says so."""
+    module, _, function = name.rpartition("__mutmut_")[0].removeprefix("peering.").rpartition(".")
     return EQUIVALENT.get((module, function, _mutated_line(diff)))
 
 
@@ -286,7 +390,7 @@ def section(outcome: Outcome) -> str:
     lines = [f"## {outcome.module}", "",
              f"<!-- module:{outcome.module} killed={outcome.killed} total={total} seconds={outcome.seconds:.0f} "
              f"commit={outcome.commit} -->",
-             f"`layers/peering/peering/{outcome.module}.py` at `{outcome.commit}`, {outcome.date}: "
+             f"`layers/peering/{source(outcome.module)}` at `{outcome.commit}`, {outcome.date}: "
              f"**{outcome.killed} of {total} killed ({share:.1%})**"
              + (", " + ", ".join(f"{count} {status}" for status, count in sorted(others.items())) if others else "")
              + f"; mutmut run {outcome.seconds:.0f} s over " + ", ".join(f"`{t}`" for t in outcome.tests) + ".", ""]
@@ -317,7 +421,7 @@ def _read_sections() -> dict[str, str]:
         return {}
     sections: dict[str, str] = {}
     for chunk in re.split(r"(?m)^(?=## )", RESULTS.read_text()):
-        match = re.match(r"## (\w+)\n", chunk)
+        match = re.match(r"## ([\w.]+)\n", chunk)
         if match and match.group(1) in MODULES:
             sections[match.group(1)] = chunk.rstrip() + "\n"
     return sections

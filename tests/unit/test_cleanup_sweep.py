@@ -8,7 +8,10 @@ in tests/conftest.py's ``make_stack``, its Route.state is read as AWS reports it
 from __future__ import annotations
 
 import json
+import re
+import time
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -260,8 +263,8 @@ def test_a_request_whose_last_run_succeeded_for_real_is_skipped_and_a_duplicates
     result = sweeper.sweep(sweep_flow(machine)[0], {"id": "sweep-1"})
 
     assert [r.peering_id for r in result.started] == [duplicate]
-    assert [(r.peering_id, r.reason) for r in result.skipped] == [
-        (done, f"Execution {done}-earlier already handled {done}.")]
+    assert [(r.peering_id, r.started, r.reason) for r in result.skipped] == [
+        (done, False, f"Execution {done}-earlier already handled {done}.")]
 
 
 def test_with_allowed_taggers_the_sweep_starts_nothing_but_still_cleans(ec2, machine):
@@ -279,9 +282,96 @@ def test_a_sweep_without_its_state_machine_setting_refuses_in_one_sentence(ec2):
 def test_a_sweep_without_an_event_names_its_executions_after_the_time(ec2, machine):
     sfn, arn = machine
     pending(ec2)
+    before = datetime.now(UTC).replace(microsecond=0)
     result = sweeper.sweep(sweep_flow(machine)[0], None)
     trigger = json.loads(sfn.describe_execution(executionArn=result.started[0].execution_arn)["input"])["trigger"]
     assert trigger["eventName"] == "Sweep" and trigger["eventId"] == f"sweep-{trigger['eventTime']}"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", trigger["eventTime"]), trigger["eventTime"]
+    at = datetime.strptime(trigger["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= at <= datetime.now(UTC), "the time is UTC, whatever the machine's time zone"
+
+
+@pytest.fixture
+def far_east(monkeypatch):
+    """A local time zone nine hours ahead of UTC (a POSIX TZ string: no time zone database needed)."""
+    monkeypatch.setenv("TZ", "JST-9")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_sweep_names_its_executions_after_utc_in_any_time_zone(ec2, machine, far_east):
+    test_a_sweep_without_an_event_names_its_executions_after_the_time(ec2, machine)
+
+
+def test_a_request_whose_lease_another_start_holds_is_skipped_not_started(ec2, machine):
+    """Between ListExecutions and the start, another starter took the lease for an execution it has not started
+    yet (``runs.holder_keeps``: it is being started): the sweep reports it skipped and starts nothing."""
+    from peering.once import new_lease
+    from peering.runs import execution_arn
+
+    sfn, arn = machine
+    pcx = pending(ec2)
+    workflow = sweep_flow(machine)[0]
+    now = int(time.time())
+    held = new_lease(pcx, execution_arn(arn, f"{pcx}-elsewhere"), now, "CreateTags")
+    assert workflow.leases().acquire(held, now) is None
+
+    result = sweeper.sweep(workflow, {"id": "sweep-1"})
+
+    assert result.started == [] and [(r.peering_id, r.started, r.reason) for r in result.skipped] == [
+        (pcx, False, f"Execution {pcx}-elsewhere is being started for {pcx}.")]
+    assert sfn.list_executions(stateMachineArn=arn)["executions"] == []
+    assert result.reason == "1 tagged request(s) pending: 0 started, 1 already handled; 0 gone peering(s) cleaned up."
+
+
+def deleted_peerings(ec2, count: int) -> list[tuple[str, str]]:
+    """``count`` routed peerings of the stack, deleted: each with its requester's table."""
+    made = [routed_peering(ec2) for _ in range(count)]
+    for pcx, _, _ in made:
+        ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    return [(pcx, rtb_a) for pcx, rtb_a, _ in made]
+
+
+def test_a_sweep_describes_the_route_targets_once_and_cleans_from_that_description(ec2, machine):
+    """One DescribeVpcPeeringConnections for the pending requests and one for every route target: the cleanup
+    of each gone peering works from the sweep's description and does not read it again."""
+    (first, rtb_a), (second, rtb_c) = deleted_peerings(ec2, 2)
+    workflow = sweep_flow(machine)[0]
+    described: list[dict] = []
+    ec2_client_of(workflow).meta.events.register(
+        "provide-client-params.ec2.DescribeVpcPeeringConnections", lambda params, **_: described.append(params))
+
+    result = sweeper.sweep(workflow, {"id": "sweep-1"})
+
+    assert sorted(c.peering_id for c in result.cleaned) == sorted([first, second])
+    assert routes(ec2, rtb_a) == [("10.6.0.0/16", "local")] and routes(ec2, rtb_c) == [("10.6.0.0/16", "local")]
+    assert [[f["Name"] for f in call.get("Filters", [])] for call in described] == [
+        ["status-code", "tag-key"], ["vpc-peering-connection-id"]]
+
+
+def test_a_gone_peering_that_cannot_be_cleaned_is_reported_and_the_sweep_cleans_the_others(ec2, machine):
+    """The sweep never raises for one peering's cleanup: the problem is in its result, the next peering is still
+    cleaned, and the next sweep tries again."""
+    from botocore.exceptions import ClientError
+
+    (broken, rtb_a), (fine, rtb_c) = deleted_peerings(ec2, 2)
+    vpc_a = ec2.describe_route_tables(RouteTableIds=[rtb_a])["RouteTables"][0]["VpcId"]
+    workflow = sweep_flow(machine)[0]
+
+    def fail_for_a(params, **_):
+        if params.get("Filters") and params["Filters"][0]["Values"] == [vpc_a]:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, "DescribeRouteTables")
+
+    ec2_client_of(workflow).meta.events.register("provide-client-params.ec2.DescribeRouteTables", fail_for_a)
+    result = sweeper.sweep(workflow, {"id": "sweep-1"})
+
+    by_id = {c.peering_id: c for c in result.cleaned}
+    assert by_id[broken].problems == [f"DescribeRouteTables for {vpc_a} failed with InternalError: try again."]
+    assert by_id[fine].problems == [] and len(by_id[fine].removed) == 2
+    assert routes(ec2, rtb_c) == [("10.6.0.0/16", "local")] and ("10.7.0.0/16", broken) in routes(ec2, rtb_a)
+    assert result.reason.endswith("; 2 gone peering(s) cleaned up.")
 
 
 # -- cleanup: what AWS does that moto does not, failures and races ----------------------------------------------
@@ -358,22 +448,27 @@ def test_a_route_that_is_no_longer_the_stacks_blackhole_when_re_read_is_kept(ec2
     assert ("10.7.0.0/16", igw) in routes(ec2, rtb_a)
 
 
+def deleted_with(ec2, peer, **where) -> tuple[str, tuple[str, str], tuple[str, str]]:
+    """A stack's peering from 10.6/16 (``ec2``) to 10.8/16 (``peer``'s client: another region or account, as
+    ``where`` says), accepted and routed both ways, then deleted: the peering and each side's (VPC, table)."""
+    vpc_a, rtb_a = vpc(ec2, "10.6.0.0/16")
+    vpc_b, rtb_b = vpc(peer, "10.8.0.0/16")
+    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_b, **where)["VpcPeeringConnection"][
+        "VpcPeeringConnectionId"]
+    peer.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    ec2.create_route(RouteTableId=rtb_a, DestinationCidrBlock="10.8.0.0/16", VpcPeeringConnectionId=pcx)
+    peer.create_route(RouteTableId=rtb_b, DestinationCidrBlock="10.6.0.0/16", VpcPeeringConnectionId=pcx)
+    ec2.create_tags(Resources=[pcx], Tags=[{"Key": STATUS_TAG, "Value": "verified"},
+                                           {"Key": EXECUTION_TAG, "Value": EXECUTION}])
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    return pcx, (vpc_a, rtb_a), (vpc_b, rtb_b)
+
+
 def test_each_side_is_worked_in_its_own_account_and_region(ec2):
     """A side in an account the stack may not touch is reported by its own account; a side in another region
     is cleaned there."""
     west = boto3.client("ec2", region_name="eu-west-1")
-    vpc_a, rtb_a = vpc(ec2, "10.6.0.0/16")
-    vpc_w = west.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
-    rtb_w = west.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_w]}])["RouteTables"][0][
-        "RouteTableId"]
-    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_a, PeerVpcId=vpc_w, PeerRegion="eu-west-1")[
-        "VpcPeeringConnection"]["VpcPeeringConnectionId"]
-    west.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
-    ec2.create_route(RouteTableId=rtb_a, DestinationCidrBlock="10.8.0.0/16", VpcPeeringConnectionId=pcx)
-    west.create_route(RouteTableId=rtb_w, DestinationCidrBlock="10.6.0.0/16", VpcPeeringConnectionId=pcx)
-    ec2.create_tags(Resources=[pcx], Tags=[{"Key": STATUS_TAG, "Value": "verified"},
-                                           {"Key": EXECUTION_TAG, "Value": EXECUTION}])
-    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    pcx, (_, rtb_a), (_, rtb_w) = deleted_with(ec2, west, PeerRegion="eu-west-1")
 
     result = cleanup.Cleanup(flow()[0]).clean(pcx)
     assert sorted((r.region, r.route_table_id) for r in result.removed) == sorted(
@@ -383,6 +478,23 @@ def test_each_side_is_worked_in_its_own_account_and_region(ec2):
     foreign = replace(peering, accepter=replace(peering.accepter, account_id="999999999999"))
     kept = cleanup.Cleanup(flow()[0]).clean(pcx, foreign, raise_on_problem=False)
     assert kept.problems == ["Account 999999999999 is not an allowed account, so its side was not touched."]
+
+
+def test_a_side_in_another_allowed_account_is_cleaned_there_through_the_accepter_role(ec2):
+    """moto holds every account: the peer's VPC is made as the peer account (moto's ``x-moto-account-id``
+    header), and STS AssumeRole into the peer account gives credentials moto maps to it."""
+    peer_account = "210987654321"
+    peer = boto3.client("ec2", region_name=REGION)
+    peer.meta.events.register("before-sign", lambda request, **_: request.headers.__setitem__(
+        "x-moto-account-id", peer_account))
+    pcx, (vpc_a, rtb_a), (vpc_b, rtb_b) = deleted_with(ec2, peer, PeerOwnerId=peer_account)
+    workflow = flow(allowed_accepter_accounts=(peer_account,), accepter_role_name="Accepter")[0]
+
+    result = cleanup.Cleanup(workflow).clean(pcx)
+
+    assert sorted((r.account_id, r.vpc_id, r.route_table_id) for r in result.removed) == sorted(
+        [(ACCOUNT, vpc_a, rtb_a), (peer_account, vpc_b, rtb_b)])
+    assert routes(peer, rtb_b) == [("10.8.0.0/16", "local")] and routes(ec2, rtb_a) == [("10.6.0.0/16", "local")]
 
 
 def test_a_side_whose_account_or_region_is_not_recorded_is_worked_in_the_stacks_own(ec2):

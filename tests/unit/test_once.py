@@ -127,6 +127,7 @@ def test_an_execution_started_by_hand_takes_the_lease_for_itself(aws):
     assert once.claimed_elsewhere(StepFunctions(sfn), leases, state(arn, "manual"), now=NOW) is None
     lease = held(leases)
     assert (lease["executionArn"], lease["executionName"], lease["trigger"]) == (arn, f"{PCX}-by-hand", "manual")
+    assert int(lease["acquiredAt"]) == NOW, "the lease is taken at the time the caller gives"
 
 
 def test_an_execution_finding_another_live_holder_is_a_duplicate_that_changes_nothing(aws):

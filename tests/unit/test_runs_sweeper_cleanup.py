@@ -38,6 +38,22 @@ def test_the_sweep_starts_only_peerings_without_a_running_or_real_succeeded_run(
     assert sweeper.start_decision("pcx-1", succeeded, lambda r: True) is None, "a duplicate no-op does not count"
 
 
+def test_the_sweep_decides_from_the_newest_run_and_asks_about_outputs_newest_first():
+    """Runs come from ListExecutions in any order; the reason names the newest running or real run, and
+    ``duplicate`` (a GetExecutionHistory/DescribeExecution per call) is asked newest first and no further."""
+    asked: list[str] = []
+
+    def real(r: runs.Run) -> bool:
+        asked.append(r.name)
+        return False
+
+    succeeded = [run("pcx-1-old", 0, "SUCCEEDED"), run("pcx-1-new", 10, "SUCCEEDED"), run("pcx-2-x", 20, "SUCCEEDED")]
+    assert sweeper.start_decision("pcx-1", succeeded, real) == "Execution pcx-1-new already handled pcx-1."
+    assert asked == ["pcx-1-new"]
+    running = [run("pcx-1-old"), run("pcx-1-new", 10), run("pcx-1-done", 20, "SUCCEEDED")]
+    assert sweeper.start_decision("pcx-1", running, real) == "Execution pcx-1-new is already handling pcx-1."
+
+
 def test_only_a_duplicate_runs_output_counts_as_a_no_op():
     assert sweeper.is_duplicate_output({"inspection": {"decision": "duplicate", "reason": "x"}})
     assert not sweeper.is_duplicate_output({"peeringId": "pcx-1", "status": "rejected"})
@@ -65,6 +81,13 @@ def test_dangling_peerings_are_only_the_targets_described_as_gone():
                  "pcx-going": _peering("pcx-going", "deleting")}
     # not described may be an eventual-consistency miss; deleting is not gone yet: neither is dangling
     assert sweeper.dangling(tables, described) == ["pcx-dead"]
+
+
+def test_the_peerings_routes_point_at_are_the_pcx_targets_once_each_in_id_order():
+    tables = [_table("rtb-1", ("10.0.0.0/16", "local"), ("10.7.0.0/16", "pcx-b"), ("0.0.0.0/0", "igw-1"),
+                     ("10.9.0.0/16", None)),
+              _table("rtb-2", ("10.8.0.0/16", "pcx-a"), ("10.7.0.0/16", "pcx-b"), ("10.1.0.0/16", "tgw-pcx-1"))]
+    assert sweeper.peering_targets(tables) == ["pcx-a", "pcx-b"]
 
 
 def test_cleanup_removes_only_blackholes_made_by_create_route_outside_opted_out_tables():
