@@ -66,6 +66,11 @@ DESELECT = ["tests/unit/test_analysis.py::test_a_thousand_tables_and_a_thousand_
 # until this table is brought up to date.
 _FALSY = "is only read as a truth value, where None and False (or '') read alike"
 _PORTS = "flow_text ignores ports for a protocol without them (ICMP, protocol numbers)"
+# The arguments of a state.model_dump(...) call as mutmut rewrites its mode: None, left out, or another string (pydantic
+# reads any mode other than 'json' as python mode).
+_DUMP_MODE_MUTANTS = ('mode=None, by_alias=True, exclude_none=True', 'by_alias=True, exclude_none=True',
+                      'mode="XXjsonXX", by_alias=True, exclude_none=True',
+                      'mode="JSON", by_alias=True, exclude_none=True')
 EQUIVALENT: dict[tuple[str, str, str], str] = {
     # plan.py
     ("plan", "x_network", "return ipaddress.ip_network(cidr.strip(), strict=None)"):
@@ -114,9 +119,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
        "(already JSON): pydantic dumps those alike in python and JSON mode, and any mode string other than 'json' "
        "is python mode (pydantic_core/_pydantic_core.pyi:335 names the two; checked with 'XXjsonXX' on such a "
        "state)."
-       for args in ('mode=None, by_alias=True, exclude_none=True', 'by_alias=True, exclude_none=True',
-                    'mode="XXjsonXX", by_alias=True, exclude_none=True',
-                    'mode="JSON", by_alias=True, exclude_none=True')},
+       for args in _DUMP_MODE_MUTANTS},
     ("workflow.inspect", "x_inspect", '"INSPECTION": inspection.wire()})'):
         "the document is built only to be measured (`len(document)` for runstore.guard), and 'INSPECTION' is as "
         "long as 'inspection'.",
@@ -126,9 +129,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
        "inside it are dataclasses of those): pydantic dumps them alike in python and JSON mode, and any mode string "
        "other than 'json' is python mode (pydantic_core/_pydantic_core.pyi:335 names the two); json.dumps then "
        "writes the same text."
-       for args in ('mode=None, by_alias=True, exclude_none=True', 'by_alias=True, exclude_none=True',
-                    'mode="XXjsonXX", by_alias=True, exclude_none=True',
-                    'mode="JSON", by_alias=True, exclude_none=True')},
+       for args in _DUMP_MODE_MUTANTS},
     # workflow/verify.py
     ("workflow.verify", "x__facts_of", ""):
         "(the subnets left out) _facts_of feeds only plan_flows, which reads subnets only to find the side holding "
