@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import plan as planning
@@ -75,21 +76,13 @@ def apply_side(deps: Deps, peering_id: str, side_plan: SidePlan) -> AppliedSide:
     ec2 = deps.ec2_for(side_plan)
     created: list[PlannedRoute] = []
     present = list(side_plan.present)
-    def create(route: PlannedRoute) -> bool:
-        return ec2.create_route(route.route_table_id, route.destination, peering_id)
-
-    # concurrently, a bounded pool: EC2 has no batch CreateRoute; botocore backs off on throttling
-    with ThreadPoolExecutor(max_workers=ROUTE_WORKERS) as pool:
-        # each worker runs in a copy of this context (context variables, e.g. tracing, follow the call)
-        futures = [(route, pool.submit(contextvars.copy_context().run, create, route))
-                   for route in side_plan.create]
-        try:
-            outcomes = [(route, future.result()) for route, future in futures]
-        except PeeringNotFound:
-            _fail_if_gone(deps, peering_id, "its routes were being created")
-            raise
-    for route, made in outcomes:
-        (created if made else present).append(route)
+    try:
+        made = _each_route(lambda r: ec2.create_route(r.route_table_id, r.destination, peering_id), side_plan.create)
+    except PeeringNotFound:
+        _fail_if_gone(deps, peering_id, "its routes were being created")
+        raise
+    for route, new in zip(side_plan.create, made, strict=True):
+        (created if new else present).append(route)
     deps.metric("RoutesCreated", len(created))
     return AppliedSide(side=side_plan.side, created=created, already_present=present)
 
@@ -131,17 +124,22 @@ def rollback(deps: Deps, state: WorkflowState) -> RollbackResult:
                                              for t in ec2.route_tables([side_plan.vpc_id]) for r in t.routes}
         mine = [r for r in side_plan.create
                 if (found := now.get(_key(r))) is not None and found.target == state.peering_id]
-        with ThreadPoolExecutor(max_workers=ROUTE_WORKERS) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, ec2.delete_route, r.route_table_id,
-                                   r.destination) for r in mine]
-            for future in futures:
-                future.result()
+        _each_route(lambda r, ec2=ec2: ec2.delete_route(r.route_table_id, r.destination), mine)
         removed += mine
         taken = set(map(_key, mine))
         left += [r for r in side_plan.create if _key(r) not in taken]
     details = runstore.rollback_key(stored.prefix)
     store.put(details, {"removed": [r.wire() for r in removed], "leftAlone": [r.wire() for r in left]})
     return RollbackResult(removed=len(removed), left_alone=len(left), details=f"s3://{stored.bucket}/{details}")
+
+
+def _each_route[T](call: Callable[[PlannedRoute], T], routes: list[PlannedRoute]) -> list[T]:
+    """``call`` on each route, concurrently in a bounded pool (EC2 has no batch CreateRoute or DeleteRoute;
+    botocore backs off on throttling); the results in the routes' order, the first error raised. Each worker
+    runs in a copy of this context, so context variables (e.g. tracing) follow the call."""
+    with ThreadPoolExecutor(max_workers=ROUTE_WORKERS) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, call, route) for route in routes]
+        return [future.result() for future in futures]
 
 
 def _key(route: PlannedRoute) -> tuple[str, str]:
