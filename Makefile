@@ -3,7 +3,8 @@
 #   make lint    ruff, cfn-lint, sam validate --lint, asl-validator
 #   make build   sam build (no Docker) into .aws-sam/
 #   make browser Debian chromium for the local console test (apt-get, when missing and root)
-#   make test    venv + browser + lint + build, then pytest (extra args: make test PYTEST_ARGS='-k foo')
+#   make test    venv + browser + lint + build, then pytest (extra args: make test PYTEST_ARGS='-k foo';
+#                one process: make test PYTEST_WORKERS=0)
 #   make demo    peering local demo
 #   make bench   python -m bench (if bench/ exists)
 #   make fidelity the path analysis against the kernel on 1,000 topologies -> bench/fidelity.md
@@ -23,6 +24,9 @@ SHELL := /bin/bash
 SAM_CLI_VERSION := 1.170.0
 CHECKOV_VERSION := 3.3.30
 AWS_REGION ?= us-east-1
+# pytest-xdist workers for make test: one per CPU; each test file runs on one worker (--dist loadfile),
+# so a file's module fixtures are made once. 0 runs the suite in one process.
+PYTEST_WORKERS ?= auto
 
 VENV := .venv
 SAM_VENV := .venv-sam
@@ -175,8 +179,8 @@ dataplane-tools:
 
 # --- test / demo / bench ---------------------------------------------------------------------
 test: venv browser lint build dataplane-tools
-	@echo "==> pytest $(PYTEST_ARGS)"
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@echo "==> pytest on $(PYTEST_WORKERS) workers $(PYTEST_ARGS)"
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 fidelity: venv dataplane-tools
 	@echo "==> the path analysis against the kernel (bench/fidelity.md)"

@@ -376,4 +376,8 @@ def test_random_state_makes_every_stage_refuse_or_fail_with_the_projects_errors_
                 outcomes["returned"] = outcomes.get("returned", 0) + 1
 
         check()
-        assert outcomes.get("InvalidInput", 0) > 50 and len(outcomes) >= 3, outcomes
+        # both sides of validation are reached: many refusals, and some states that pass it and meet the stage's
+        # own logic (a peering not found or not active, or a result). Which of those kinds come up is luck: with
+        # --hypothesis-seed=1..20 there were 6 to 28 such cases, of two kinds in 3 runs and of three in 17.
+        past_validation = sum(n for kind, n in outcomes.items() if kind != "InvalidInput")
+        assert outcomes.get("InvalidInput", 0) > 50 and past_validation >= 3, outcomes
