@@ -77,12 +77,13 @@ def apply_side(deps: Deps, peering_id: str, side_plan: SidePlan) -> AppliedSide:
     created: list[PlannedRoute] = []
     present = list(side_plan.present)
     try:
-        made = _each_route(lambda r: ec2.create_route(r.route_table_id, r.destination, peering_id), side_plan.create)
+        outcomes = _each_route(lambda r: (r, ec2.create_route(r.route_table_id, r.destination, peering_id)),
+                               side_plan.create)
     except PeeringNotFound:
         _fail_if_gone(deps, peering_id, "its routes were being created")
         raise
-    for route, new in zip(side_plan.create, made, strict=True):
-        (created if new else present).append(route)
+    for route, made in outcomes:
+        (created if made else present).append(route)
     deps.metric("RoutesCreated", len(created))
     return AppliedSide(side=side_plan.side, created=created, already_present=present)
 
