@@ -33,6 +33,33 @@ botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 from peering_tools import deploy, emulated_network, inprocess, seed, template, timewarp  # noqa: E402
 
+# -- the fault injection's count, printed at the end of the run ----------------------------------------
+# Here, not in tests/fault/conftest.py: under pytest-xdist (make test) only the controller prints, and it
+# loads no conftest below this one, so the hooks would never see the workers' reports there.
+FAULT_MODULE = "tests/fault/test_faults.py"
+
+_tally = {"ran": 0, "held": 0, "xfailed": 0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not report.nodeid.startswith(FAULT_MODULE):
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        if report.skipped and not hasattr(report, "wasxfail"):
+            return
+        _tally["ran"] += 1
+        if hasattr(report, "wasxfail"):
+            _tally["xfailed"] += 1
+        elif report.passed:
+            _tally["held"] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _tally["ran"]:
+        known = f" ({_tally['xfailed']} known defects, marked xfail)" if _tally["xfailed"] else ""
+        terminalreporter.write_line(f"fault injection: {_tally['ran']} scenarios ran, {_tally['held']} held{known}")
+
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 EVENTS = Path(__file__).resolve().parents[1] / "events"

@@ -1,4 +1,5 @@
-"""Fault injection harness: AWS errors at the HTTP layer, and a count of the scenarios that held.
+"""Fault injection harness: AWS errors at the HTTP layer (the count of the scenarios that held is kept by
+tests/conftest.py, which pytest-xdist's controller loads).
 
 Errors are injected as real AWS error *responses* (status code and XML/JSON body with the AWS error
 code) by a layer put in front of moto's request handler (botocore's ``before-send`` hook). So every
@@ -23,32 +24,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries import standard
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
-
-FAULT_MODULE = "tests/fault/test_faults.py"
-
-# -- the count printed at the end of the run ---------------------------------------------------------
-
-_tally = {"ran": 0, "held": 0, "xfailed": 0}
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if not report.nodeid.startswith(FAULT_MODULE):
-        return
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        if report.skipped and not hasattr(report, "wasxfail"):
-            return
-        _tally["ran"] += 1
-        if hasattr(report, "wasxfail"):
-            _tally["xfailed"] += 1
-        elif report.passed:
-            _tally["held"] += 1
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _tally["ran"]:
-        known = f" ({_tally['xfailed']} known defects, marked xfail)" if _tally["xfailed"] else ""
-        terminalreporter.write_line(f"fault injection: {_tally['ran']} scenarios ran, {_tally['held']} held{known}")
-
 
 # -- error responses as AWS sends them ----------------------------------------------------------------
 
