@@ -166,6 +166,26 @@ def test_tagging_an_untagged_peering_with_create_tags_starts_the_workflow_and_ro
     assert (rows[0]["requester"]["vpcId"], rows[0]["accepter"]["vpcId"]) == (net.vpc_a, net.vpc_b)
 
 
+def test_a_failed_run_is_told_by_its_status_and_history_not_by_the_interpreters_log(server):
+    """A peering whose route would replace someone's route fails, and the terminal running `up` is not sent
+    moto's interpreter dump of the Fail state (it was: `Exception=FailureEventException ... at '(StateFail| ...`)."""
+    ec2 = server.client("ec2")
+    net = seed.build(ec2)
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=net.vpc_b)
+    ec2.create_route(RouteTableId=net.rtb_b, DestinationCidrBlock="10.6.0.0/16", GatewayId=igw)
+    while not server.errors.empty():
+        server.errors.get_nowait()
+    pcx = seed.request_peering(ec2, net, tagged=True)
+
+    assert wait_for_status(ec2, pcx) == "failed"
+    assert "no route was changed" in tags_of(ec2, pcx)["peering-automation/reason"]
+    assert [e["status"] for e in wait_for_executions(server, pcx)] == ["FAILED"]
+    time.sleep(0.2)  # let the reader thread take what the run wrote
+    dumped = [line for line in server.errors.queue if "FailureEventException" in line]
+    assert not dumped, dumped
+
+
 def test_the_same_tag_step_with_the_aws_cli_starts_the_workflow(server):
     ec2 = server.client("ec2")
     net = seed.build(ec2)

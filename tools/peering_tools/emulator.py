@@ -251,6 +251,10 @@ class Emulator:
         self._choose_data_plane()  # before anything starts: `--data-plane netns` where it cannot be made fails here
         self._configure_moto()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines
+        # moto's ASL interpreter logs every failed state at ERROR with its Python repr
+        # (moto/stepfunctions/parser/asl/component/eval_component.py:33-48), a run ending in its Fail state too:
+        # the failure is the execution's own, in its history (`peering executions show`, the console).
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
         self._server.start()
         wsgi = self._server._server  # the werkzeug server ThreadedMotoServer made (canary: test_ec2_fidelity)
