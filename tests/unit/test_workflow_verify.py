@@ -248,11 +248,15 @@ def test_verify_reads_only_what_can_change_since_prepare_probe_read_the_rest(buc
         "DescribeNetworkAcls", "DescribeNetworkInterfaces", "DescribeRouteTables", "DescribeSecurityGroups"]
 
 
+def inspected_as(run_state, /, **changes):
+    """``run_state`` as if Inspect had seen its peering with ``changes`` (a state or tags the run did not make)."""
+    peering = replace(run_state.inspection.peering, **changes)
+    return run_state.model_copy(update={"inspection": run_state.inspection.model_copy(update={"peering": peering})})
+
+
 def test_a_peering_inspect_saw_pending_is_analysed_as_the_active_peering_it_has_become(bucket):
     pcx, vpc_a, vpc_b, flow, state, _ = active_run()
-    pending = state.inspection.peering
-    state = state.model_copy(update={"inspection": state.inspection.model_copy(update={
-        "peering": replace(pending, state="pending-acceptance")})})
+    state = inspected_as(state, state="pending-acceptance")
     net = hosts(vpc_a, vpc_b, instance_a=True)
     stored = routes.plan_routes(flow, state)
     for chunk in chunks_of(stored):
@@ -323,9 +327,7 @@ def test_a_probe_tagged_for_the_accepter_sends_the_accepters_flows_when_those_ar
 
     pcx, vpc_a, vpc_b, flow, state, _ = active_run()
     net = hosts(vpc_a, vpc_b, instance_a=True)
-    peering = state.inspection.peering
-    state = state.model_copy(update={"inspection": state.inspection.model_copy(update={"peering": replace(
-        peering, tags={**peering.tags, VERIFY_DIRECTION_TAG: "accepter-to-requester"})})})
+    state = inspected_as(state, tags={**state.inspection.peering.tags, VERIFY_DIRECTION_TAG: "accepter-to-requester"})
     tagged_for(monkeypatch, {vpc_b: Placement(PROBE, vpc_b, (net["subnet_b"],), ())})
 
     round_ = stage.prepare_probe(flow, state)
@@ -339,9 +341,7 @@ def test_probes_on_both_sides_each_send_their_own_flows_and_the_reason_names_bot
 
     pcx, vpc_a, vpc_b, flow, state, _ = active_run()
     net = hosts(vpc_a, vpc_b, instance_a=True)
-    peering = state.inspection.peering
-    state = state.model_copy(update={"inspection": state.inspection.model_copy(update={"peering": replace(
-        peering, tags={**peering.tags, VERIFY_DIRECTION_TAG: "both"})})})
+    state = inspected_as(state, tags={**state.inspection.peering.tags, VERIFY_DIRECTION_TAG: "both"})
     tagged_for(monkeypatch, {vpc_b: Placement(PROBE + "-b", vpc_b, (net["subnet_b"],), ())})
 
     round_ = stage.prepare_probe(with_settings(flow, probe_subnet_ids=(net["subnet_a"],),
