@@ -36,3 +36,26 @@ def test_python_version_names_the_lambda_runtimes_python():
     template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
     runtime = template["Globals"]["Function"]["Runtime"]
     assert runtime == "python" + (ROOT / ".python-version").read_text().strip()
+
+
+# Readers that may exit before their writer has finished: under `set -o pipefail` the writer then
+# dies of SIGPIPE and the pipeline fails with 141 (how stop 17's CI ended, on `make --version | head -n1`).
+EARLY_EXIT_READER = re.compile(r"\|\s*(head\b|grep\s+(-\w*[qm]\w*\b|--quiet|--max-count))")
+
+
+def test_ci_and_make_pipelines_never_end_in_a_reader_that_stops_early():
+    for name in (".ci/run", "Makefile"):
+        text = (ROOT / name).read_text()
+        assert "pipefail" in text, name  # the reason the rule matters in these files
+        commands = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+        offenders = [line for line in commands if EARLY_EXIT_READER.search(line)]
+        assert offenders == [], (name, offenders)
+
+
+def test_the_early_exit_rule_catches_what_failed_ci_and_lets_full_readers_through():
+    assert EARLY_EXIT_READER.search("make --version | head -n1")
+    assert EARLY_EXIT_READER.search("x | grep -q foo")
+    assert EARLY_EXIT_READER.search("x | grep -m1 foo")
+    assert not EARLY_EXIT_READER.search("make --version | sed -n 1p")
+    assert not EARLY_EXIT_READER.search('x 2>&1 | { grep -v "^WARNING" || true; }')
+    assert not EARLY_EXIT_READER.search("ls | sort -rV")
