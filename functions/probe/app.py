@@ -4,7 +4,7 @@ the targets, each with a timeout, and returns its input with this attempt's resu
 It makes no AWS call, so it needs no NAT or VPC endpoint: the targets come in its input.
 """
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime, stages
@@ -13,12 +13,10 @@ from peering.workflow import verify
 
 logger = Logger()
 tracer = runtime.tracer()
-metrics = Metrics()
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = runtime.parse(ProbeRequest, event, "probe request")
     logger.append_keys(peering_id=request.peering_id, attempt=request.probe.attempt + 1)

@@ -1,6 +1,6 @@
 """Rollback: delete exactly the routes this execution created, nothing else."""
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from peering import runtime, stages
@@ -8,12 +8,10 @@ from peering.workflow import routes
 
 logger = Logger()
 tracer = runtime.tracer()
-metrics = Metrics()
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     state = runtime.parse_state(event, logger)
-    return runtime.run(stages.ROLLBACK.name, logger, lambda: routes.rollback(runtime.deps(metrics), state))
+    return runtime.run(stages.ROLLBACK.name, logger, lambda: routes.rollback(runtime.deps(), state))

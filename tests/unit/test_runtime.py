@@ -35,7 +35,8 @@ def test_the_metric_sink_is_the_invocations_own_and_never_left_on_a_shared_objec
     with_metrics = runtime.deps(metrics)
     without = runtime.deps()
     with_metrics.metric("RoutesCreated", 2)
-    without.metric("RoutesCreated", 5)
+    with pytest.raises(RuntimeError, match="RoutesCreated: this function's handler has no Metrics"):
+        without.metric("RoutesCreated", 5)
     assert seen == [("RoutesCreated", 2)], "a later invocation without metrics does not inherit the earlier sink"
 
 
