@@ -74,6 +74,7 @@ def test_report_for_a_vanished_peering_keeps_one_sentence_and_says_why_the_tag_i
     state = WorkflowState.model_validate({"peeringId": "pcx-0000000000000000b", "error": {
         "Error": "PeeringNotFound",
         "Cause": json.dumps({"errorMessage": "Peering pcx-0000000000000000b was not found in us-east-1."})}})
-    summary = report(Deps.of(Settings(stack_account_id="123456789012"), region="us-east-1"), state)
+    deps = Deps.of(Settings(stack_account_id="123456789012"), region="us-east-1", metric=lambda name, value: None)
+    summary = report(deps, state)
     assert summary.reason == "Peering pcx-0000000000000000b was not found in us-east-1."
     assert "pcx-0000000000000000b is not visible to EC2" in summary.status_tag_error

@@ -33,7 +33,9 @@ class Placed(Protocol):
 
 
 def no_metric(name: str, value: float) -> None:
-    return None
+    """The sink of a function whose handler carries no Metrics (Powertools warns on every invocation that flushes
+    none, so only the stages that publish have one): publishing there is a programming error, never a lost metric."""
+    raise RuntimeError(f"metric {name}: this function's handler has no Metrics; give it one and pass it to deps()")
 
 
 def default_region() -> str:

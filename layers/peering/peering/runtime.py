@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from .aws.clients import Clients
 from .config import Settings
-from .deps import Deps, default_region
+from .deps import Deps, default_region, no_metric
 from .errors import InvalidInput, PeeringError, Unexpected
 from .models import WorkflowState
 from .stages import STAGES
@@ -50,15 +50,10 @@ def _clients(settings: Settings, region: str, function_name: str) -> Clients:
     return Clients(settings)
 
 
-def _no_metrics_here(name: str, value: float) -> None:
-    raise RuntimeError(f"metric {name}: this function's handler has no Metrics; give it one and pass it to deps()")
-
-
 def deps(metrics: Metrics | None = None) -> Deps:
     """What a stage works with, made for this invocation from the environment; metrics go to the handler's Metrics.
 
-    Only the handlers of stages that publish a metric carry Metrics: Powertools warns on every invocation that
-    flushes none. Without it, publishing is a programming error and raises, so a stage cannot lose a metric quietly.
+    Only the handlers of stages that publish a metric carry Metrics; without it, ``deps.no_metric`` raises.
 
     Only the clients (and assumed roles, ``peering.aws.clients``) outlive the invocation: made once per cold start
     and reused by warm invocations. Their key is what is constant for one container on Lambda: the settings, the
@@ -67,7 +62,7 @@ def deps(metrics: Metrics | None = None) -> Deps:
     """
     region = default_region()
     settings = Settings.from_env()
-    metric = _no_metrics_here if metrics is None else (
+    metric = no_metric if metrics is None else (
         lambda name, value: metrics.add_metric(name=name, unit=MetricUnit.Count, value=value))
     return Deps(settings, _clients(settings, region, os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")), region, metric)
 
